@@ -1,0 +1,5 @@
+"""One time step of each recurrent cell: the lecture's formulas, forward and backward."""
+from .base import Cell
+from .simple import SimpleRNNCell
+
+__all__ = ["Cell", "SimpleRNNCell"]

@@ -1,0 +1,26 @@
+"""Exceptions raised by rnnlab.
+
+Every error a user can trigger with bad input is an :class:`RnnlabError` (or a subclass),
+raised *before* any work starts, with a message that names what was expected.
+"""
+from __future__ import annotations
+
+
+class RnnlabError(Exception):
+    """Base class of every error rnnlab raises on purpose."""
+
+
+class InputError(RnnlabError, ValueError):
+    """Data or arguments of the wrong shape, dtype, range or content."""
+
+
+class ModelFileError(RnnlabError, OSError):
+    """A model file or folder that is missing, truncated, tampered with or of another format."""
+
+
+class TrainingError(RnnlabError, FloatingPointError):
+    """Training went wrong in a way the user must act on (e.g. a non-finite loss)."""
+
+
+class DataNotFoundError(RnnlabError, FileNotFoundError):
+    """A data set could not be found locally and could not be downloaded."""

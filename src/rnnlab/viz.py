@@ -1,0 +1,83 @@
+"""Plots for run folders (matplotlib, Agg backend: no screen needed). Each function writes one PNG."""
+from __future__ import annotations
+
+import os
+from typing import Sequence
+
+import numpy as np
+
+
+def _plt():
+    import matplotlib
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def _save(fig, path) -> None:
+    from .io import atomic_write_bytes
+    import io
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    atomic_write_bytes(path, buf.getvalue())
+    _plt().close(fig)
+
+
+def plot_history(history, path: str | os.PathLike, title: str = "") -> None:
+    """Loss (left) and each metric (right), train and validation, per epoch."""
+    plt = _plt()
+    h = history.history
+    metrics = [k for k in h if not k.startswith("val_") and k not in ("loss", "lr", "time")]
+    ncols = 1 + (1 if metrics else 0)
+    fig, axes = plt.subplots(1, ncols, figsize=(5.5 * ncols, 3.8), squeeze=False)
+    ax = axes[0, 0]
+    ax.plot(history.epochs, h["loss"], label="train")
+    if "val_loss" in h:
+        ax.plot(history.epochs, h["val_loss"], label="validation")
+    ax.set_xlabel("epoch"); ax.set_ylabel("loss"); ax.set_yscale("log"); ax.legend(); ax.grid(alpha=.3)
+    ax.set_title(f"{title} loss".strip())
+    if metrics:
+        ax = axes[0, 1]
+        for m in metrics:
+            ax.plot(history.epochs, h[m], label=f"train {m}")
+            if f"val_{m}" in h:
+                ax.plot(history.epochs, h[f"val_{m}"], "--", label=f"validation {m}")
+        ax.set_xlabel("epoch"); ax.legend(); ax.grid(alpha=.3); ax.set_title("metrics")
+    _save(fig, path)
+
+
+def plot_series(path, series: dict[str, np.ndarray], title: str, xlabel: str = "step", ylabel: str = "") -> None:
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(10, 3.8))
+    for name, values in series.items():
+        ax.plot(values, label=name, lw=1.2)
+    ax.set_title(title); ax.set_xlabel(xlabel); ax.set_ylabel(ylabel); ax.legend(); ax.grid(alpha=.3)
+    _save(fig, path)
+
+
+def plot_confusion(path, matrix: np.ndarray, class_names: Sequence[str], title: str = "confusion matrix") -> None:
+    plt = _plt()
+    k = len(class_names)
+    fig, ax = plt.subplots(figsize=(1.0 + 0.55 * k, 0.8 + 0.55 * k))
+    ax.imshow(matrix, cmap="Blues")
+    for i in range(k):
+        for j in range(k):
+            ax.text(j, i, str(int(matrix[i, j])), ha="center", va="center", fontsize=8,
+                    color="white" if matrix[i, j] > matrix.max() / 2 else "black")
+    ax.set_xticks(range(k), class_names, rotation=45, ha="right"); ax.set_yticks(range(k), class_names)
+    ax.set_xlabel("predicted"); ax.set_ylabel("true"); ax.set_title(title)
+    _save(fig, path)
+
+
+def plot_lines(path, x, ys: dict[str, np.ndarray], title: str, xlabel: str, ylabel: str,
+               logy: bool = False, chance: float | None = None) -> None:
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    for name, y in ys.items():
+        ax.plot(x, y, "o-", label=name)
+    if chance is not None:
+        ax.axhline(chance, color="gray", ls=":", label="chance")
+    if logy:
+        ax.set_yscale("log")
+    ax.set_title(title); ax.set_xlabel(xlabel); ax.set_ylabel(ylabel); ax.legend(); ax.grid(alpha=.3)
+    _save(fig, path)
