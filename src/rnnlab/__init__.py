@@ -3,7 +3,7 @@
 >>> import rnnlab
 >>> model = rnnlab.Sequential([rnnlab.SimpleRNN(4), rnnlab.Dense(1)], input_size=2)
 >>> model.count_params()
-41
+37
 """
 from .callbacks import Callback, EarlyStopping, History, ModelCheckpoint
 from .errors import DataNotFoundError, InputError, ModelFileError, RnnlabError, TrainingError

@@ -2,7 +2,7 @@
 
 >>> import numpy as np, rnnlab
 >>> model = rnnlab.Sequential([rnnlab.SimpleRNN(8), rnnlab.Dense(1)], seed=0)
->>> model.compile(loss="mse", optimizer="adam", metrics=["r2"])
+>>> _ = model.compile(loss="mse", optimizer="adam", metrics=["r2"])
 >>> x = np.random.default_rng(0).random((64, 2, 1)).astype(np.float32)
 >>> history = model.fit(x, x[:, 0], epochs=2, batch_size=16, verbose=0)
 >>> model.predict(x).shape
@@ -179,7 +179,7 @@ class Sequential:
                 raise RnnlabError("call model.compile(loss=..., optimizer=...) before fit/evaluate")
             out_shape = self.forward(x[:1], None if mask is None else mask[:1]).shape
             self._output_ndim = len(out_shape)
-            y = self.compiled_loss.check_target(y, (n,) + out_shape[1:])
+            y = self.compiled_loss.check_target(y, (n,) + out_shape[1:], mask=mask, dtype=self.dtype)
         return x, y, mask
 
     # -- computation ---------------------------------------------------------------------------------

@@ -1,0 +1,107 @@
+"""Save/load: exact round trip, atomic writes, and clear errors for missing, truncated or tampered files."""
+import json
+
+import numpy as np
+import pytest
+
+import rnnlab
+from rnnlab.errors import ModelFileError
+
+
+@pytest.fixture
+def trained(tmp_path, rng):
+    x = rng.random((64, 4, 2)).astype(np.float32)
+    y = (x.sum(axis=(1, 2)) > 4).astype(np.float32)[:, None]
+    m = rnnlab.Sequential([rnnlab.SimpleRNN(5, activation="relu", return_sequences=False), rnnlab.Dense(1)], seed=3)
+    m.compile(loss="binary_crossentropy", optimizer="rmsprop", lr=0.01, metrics=["accuracy"])
+    m.fit(x, y, epochs=2, batch_size=16, verbose=0)
+    path = tmp_path / "model"
+    m.save(path)
+    return m, path, x, y
+
+
+def test_round_trip_exact(trained):
+    m, path, x, _ = trained
+    m2 = rnnlab.load(path)
+    np.testing.assert_array_equal(m.predict(x), m2.predict(x))
+    assert m2.layers[0].get_config() == m.layers[0].get_config()
+    assert m2.compiled_loss.name == "binary_crossentropy" and m2.metric_names == ["accuracy"]
+    assert type(m2.optimizer).__name__ == "RMSprop"
+
+
+def test_no_pickle(trained):
+    _, path, _, _ = trained
+    assert sorted(p.name for p in path.iterdir()) == ["model.json", "weights.safetensors"]
+    json.loads((path / "model.json").read_text())
+    assert not (path / "weights.safetensors").read_bytes().startswith(b"\x80")  # pickle protocol marker
+
+
+def test_overwrite_keeps_a_valid_model(trained, rng):
+    m, path, x, y = trained
+    m.fit(x, y, epochs=1, verbose=0)
+    m.save(path)
+    np.testing.assert_array_equal(rnnlab.load(path).predict(x), m.predict(x))
+    assert [p.name for p in path.parent.iterdir() if p.name.startswith(".")] == []
+
+
+def test_missing(tmp_path):
+    with pytest.raises(ModelFileError, match="no such model folder"):
+        rnnlab.load(tmp_path / "nope")
+
+
+def test_missing_weights(trained):
+    _, path, _, _ = trained
+    (path / "weights.safetensors").unlink()
+    with pytest.raises(ModelFileError, match="weights.safetensors: missing"):
+        rnnlab.load(path)
+
+
+def test_truncated_weights(trained):
+    _, path, _, _ = trained
+    w = path / "weights.safetensors"
+    w.write_bytes(w.read_bytes()[:-40])
+    with pytest.raises(ModelFileError, match="truncated, corrupted or was changed"):
+        rnnlab.load(path)
+
+
+def test_tampered_weights(trained):
+    _, path, _, _ = trained
+    w = path / "weights.safetensors"
+    data = bytearray(w.read_bytes())
+    data[-1] ^= 0xFF
+    w.write_bytes(bytes(data))
+    with pytest.raises(ModelFileError, match="SHA-256"):
+        rnnlab.load(path)
+
+
+def test_truncated_json(trained):
+    _, path, _, _ = trained
+    j = path / "model.json"
+    j.write_text(j.read_text()[:50])
+    with pytest.raises(ModelFileError, match="not valid JSON"):
+        rnnlab.load(path)
+
+
+def test_unknown_layer(trained):
+    _, path, _, _ = trained
+    j = path / "model.json"
+    meta = json.loads(j.read_text())
+    meta["model"]["layers"][0]["class"] = "Evil"
+    j.write_text(json.dumps(meta))
+    with pytest.raises(ModelFileError, match="unknown layer class 'Evil'"):
+        rnnlab.load(path)
+
+
+def test_refuses_to_overwrite_foreign_folder(tmp_path, trained):
+    m = trained[0]
+    other = tmp_path / "photos"
+    other.mkdir()
+    (other / "cat.jpg").write_bytes(b"meow")
+    with pytest.raises(ModelFileError, match="refusing to overwrite"):
+        m.save(other)
+    assert (other / "cat.jpg").read_bytes() == b"meow"
+
+
+def test_unbuilt_model_cannot_be_saved(tmp_path):
+    with pytest.raises(ModelFileError, match="not built"):
+        rnnlab.Sequential([rnnlab.Dense(1)]).save(tmp_path / "m")
