@@ -44,7 +44,7 @@ class Layer:
         self.grads[name] = np.zeros_like(self.params[name])
 
     def zero_grad(self) -> None:
-        for g in self.grads.values():
+        for _, _, g in self.named_params():
             g.fill(0)
 
     # -- computation ----------------------------------------------------------------
