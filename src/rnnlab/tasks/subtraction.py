@@ -25,7 +25,7 @@ SUMMARY = "binary subtraction, per-step logistic output, no bias; generalises to
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    add_common_arguments(p, epochs=40, batch_size=32, lr=0.01, hidden=8, cell="rnn")
+    add_common_arguments(p, epochs=40, batch_size=32, lr=0.01, hidden=16, cell="rnn")
     p.add_argument("--bits", type=int, default=8, help="bits of the training numbers (default 8)")
     p.add_argument("--train-pairs", type=int, default=3000, help="training pairs drawn from all pairs (default 3000)")
 

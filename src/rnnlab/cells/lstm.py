@@ -1,0 +1,134 @@
+"""The long short-term memory (LSTM) cell: a hidden state h and a cell state c, three gates.
+
+Forward, one step, in the lecture's row-vector notation (the lecture draws these in its LSTM
+figure; U multiplies the input, W the previous hidden state, as in the simple RNN)::
+
+    f_t = σ(h_{t-1}·W_f + x_t·U_f + b_f)          forget gate   (遗忘门)
+    i_t = σ(h_{t-1}·W_i + x_t·U_i + b_i)          input gate    (输入门)
+    c̃_t = tanh(h_{t-1}·W_c + x_t·U_c + b_c)       candidate cell state
+    o_t = σ(h_{t-1}·W_o + x_t·U_o + b_o)          output gate   (输出门)
+    c_t = f_t ∘ c_{t-1} + i_t ∘ c̃_t               cell state    (细胞状态)
+    h_t = o_t ∘ tanh(c_t)                          hidden state / output
+
+PyTorch's ``nn.LSTM`` (column vectors, gate order **i, f, g, o** in the fused matrices)::
+
+    i = σ(W_ii x + b_ii + W_hi h + b_hi)        f = σ(W_if x + b_if + W_hf h + b_hf)
+    g = tanh(W_ig x + b_ig + W_hg h + b_hg)     o = σ(W_io x + b_io + W_ho h + b_ho)
+    c' = f ⊙ c + i ⊙ g                          h' = o ⊙ tanh(c')
+
+so ``g`` is the lecture's ``c̃`` and, block by block (k ∈ {i, f, g=c, o})::
+
+    U_k = weight_ih[k-block]ᵀ     W_k = weight_hh[k-block]ᵀ     b_k = bias_ih[k] + bias_hh[k]
+
+Backward, one step (δ = dLoss/d·; δh_t and δc_t arrive from step t+1 and from the output)::
+
+    δo_t      = δh_t ∘ tanh(c_t)
+    δc_t     += δh_t ∘ o_t ∘ (1 - tanh²(c_t))       total gradient reaching c_t
+    δi_t      = δc_t ∘ c̃_t        δc̃_t = δc_t ∘ i_t        δf_t = δc_t ∘ c_{t-1}
+    δc_{t-1}  = δc_t ∘ f_t                          the cell-state path (the lecture's reference
+                                                    implementation drops it; we keep it)
+    δa_t      = [δi∘i(1-i), δf∘f(1-f), δc̃∘(1-c̃²), δo∘o(1-o)]   pre-activations (= dXP = dHP)
+    δh_{t-1}  = δa_t·weight_hh                      (= Σ_k δa_k·W_kᵀ)
+    dU, dW, db: formed by the runner with one product over all steps.
+
+Shapes (B batch, H hidden, F input features):
+
+| name             | shape       | lecture                    |
+|------------------|-------------|----------------------------|
+| x_t              | (B, F)      | x_t                        |
+| weight_ih        | (4H, F)     | [U_i U_f U_c U_o]ᵀ         |
+| weight_hh        | (4H, H)     | [W_i W_f W_c W_o]ᵀ         |
+| bias_ih, bias_hh | (4H,)       | [b_i b_f b_c b_o] (sum)    |
+| gates (cache)    | (T, B, 4H)  | [i_t f_t c̃_t o_t]          |
+| h_t, c_t         | (B, H)      | h_t, c_t                   |
+
+Speed: the three sigmoids and the tanh of the gates are one ``np.tanh`` over all 4H columns,
+using ``σ(a) = ½·tanh(a/2) + ½``: the pre-activations are multiplied by
+``s = [½, ½, 1, ½]`` (per block), passed through tanh, multiplied by ``s`` again and shifted by
+``[½, ½, 0, ½]``.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .base import Cell
+
+
+class LSTMCell(Cell):
+    """One LSTM step on a batch; states ``(h, c)``; PyTorch gate order i, f, g, o."""
+
+    gates = 4
+    state_names = ("h", "c")
+    separate_recurrent_grad = False   # dHP = dXP: every block's pre-activation is xp + hp
+
+    def allocate(self, steps: int, batch: int, dtype: np.dtype) -> dict[str, np.ndarray]:
+        h = self.hidden_size
+        scale = np.full(4 * h, 0.5, dtype=dtype)
+        scale[2 * h:3 * h] = 1.0                     # g block: plain tanh
+        shift = np.full(4 * h, 0.5, dtype=dtype)
+        shift[2 * h:3 * h] = 0.0
+        one_g = np.zeros(4 * h, dtype=dtype)
+        one_g[2 * h:3 * h] = 1.0                     # backward: σ' = (1-y)·y, tanh' = (1-y)·(1+y)
+        return {
+            "gates": np.empty((steps, batch, 4 * h), dtype=dtype),   # [i f g o] after σ / tanh
+            "tc": np.empty((steps, batch, h), dtype=dtype),          # tanh(c_t)
+            "h": np.empty((steps, batch, h), dtype=dtype),
+            "c": np.empty((steps, batch, h), dtype=dtype),
+            "scale": scale, "shift": shift, "one_g": one_g,
+            "tmp": np.empty((batch, h), dtype=dtype),                # scratch (B, H)
+            "tmp4": np.empty((batch, 4 * h), dtype=dtype),           # scratch (B, 4H)
+        }
+
+    def step_forward(self, t: int, xp_t: np.ndarray, states: tuple[np.ndarray, ...],
+                     params: dict[str, np.ndarray], cache: dict[str, Any]) -> tuple[np.ndarray, ...]:
+        h_prev, c_prev = states
+        H = self.hidden_size
+        a = cache["gates"][t]                                   # (B, 4H), becomes [i f g o]
+        np.matmul(h_prev, params["weight_hh"].T, out=a)         # h_{t-1}·W
+        a += xp_t                                               # + x_t·U + b_ih
+        if "bias_hh" in params:
+            a += params["bias_hh"]                              # + b_hh      -> pre-activations
+        s = cache["scale"]
+        a *= s                                                  # a/2 on the i, f, o blocks
+        np.tanh(a, out=a)                                       # tanh(a/2) | tanh(a_g) = c̃
+        a *= s
+        a += cache["shift"]                                     # σ(a) = ½tanh(a/2) + ½ on i, f, o
+        i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
+        c, tc, h, tmp = cache["c"][t], cache["tc"][t], cache["h"][t], cache["tmp"]
+        np.multiply(f, c_prev, out=c)                           # f_t ∘ c_{t-1}
+        np.multiply(i, g, out=tmp)                              # i_t ∘ c̃_t
+        c += tmp                                                # c_t
+        np.tanh(c, out=tc)                                      # tanh(c_t)
+        np.multiply(o, tc, out=h)                               # h_t = o_t ∘ tanh(c_t)
+        return (h, c)
+
+    def step_backward(self, t: int, d_states: tuple[np.ndarray, ...], prev_states: tuple[np.ndarray, ...],
+                      params: dict[str, np.ndarray], cache: dict[str, Any],
+                      dxp_t: np.ndarray, dhp_t: np.ndarray) -> tuple[np.ndarray, ...]:
+        dh, dc = d_states
+        _, c_prev = prev_states
+        H = self.hidden_size
+        G = cache["gates"][t]
+        G3 = G.reshape(G.shape[0], 4, H)                        # view: blocks i, f, g, o
+        tc, dct, tmp4 = cache["tc"][t], cache["tmp"], cache["tmp4"]
+        da3 = dxp_t.reshape(G3.shape)
+        # total gradient reaching c_t: δc_t + δh_t ∘ o_t ∘ (1 - tanh²c_t)
+        np.multiply(tc, tc, out=dct)
+        np.subtract(1, dct, out=dct)                            # 1 - tanh²(c_t)
+        dct *= G3[:, 3]                                         # ∘ o_t
+        dct *= dh                                               # ∘ δh_t
+        dct += dc                                               # + δc_t (from step t+1)
+        # gradients of the gate outputs, written block by block into dXP[t]
+        np.multiply(dct[:, None, :], G3[:, 2::-2], out=da3[:, 0::2])   # δi = δc∘c̃, δc̃ = δc∘i
+        np.multiply(dct, c_prev, out=da3[:, 1])                 # δf = δc ∘ c_{t-1}
+        np.multiply(dh, tc, out=da3[:, 3])                      # δo = δh ∘ tanh(c_t)
+        # through the nonlinearities, all 4H at once: σ' = y(1-y), tanh' = (1-y)(1+y)
+        np.subtract(1, G, out=tmp4)                             # 1 - y
+        dxp_t *= tmp4
+        np.add(G, cache["one_g"], out=tmp4)                     # y on i, f, o;  1 + y on g
+        dxp_t *= tmp4                                           # δa_t (pre-activations)
+        dc_prev = dct * G3[:, 1]                                # δc_{t-1} = δc_t ∘ f_t
+        dh_prev = dxp_t @ params["weight_hh"]                   # δh_{t-1} = δa_t·weight_hh
+        return (dh_prev, dc_prev)
