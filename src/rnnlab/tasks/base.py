@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from ..io import atomic_write_text
+from ..layers.factory import make_recurrent  # noqa: F401  (re-exported for the task modules)
 
 
 def add_common_arguments(p: argparse.ArgumentParser, *, epochs: int, batch_size: int, lr: float,
@@ -37,21 +38,6 @@ def add_common_arguments(p: argparse.ArgumentParser, *, epochs: int, batch_size:
     if cell is not None:
         p.add_argument("--cell", choices=["rnn", "lstm", "gru"], default=cell,
                        help=f"recurrent cell (default {cell})")
-
-
-def make_recurrent(cell: str, hidden: int, **kw: Any):
-    """A recurrent layer by short name: ``rnn`` (SimpleRNN), ``lstm`` or ``gru``."""
-    from ..layers.simple_rnn import SimpleRNN
-    if cell == "rnn":
-        return SimpleRNN(hidden, **kw)
-    if cell == "lstm":
-        from ..layers.lstm import LSTM
-        return LSTM(hidden, **kw)
-    if cell == "gru":
-        from ..layers.gru import GRU
-        return GRU(hidden, **kw)
-    from ..errors import InputError
-    raise InputError(f"cell: expected 'rnn', 'lstm' or 'gru', got {cell!r}")
 
 
 def _jsonable(v: Any) -> Any:
