@@ -13,6 +13,7 @@ TASKS = {
     "mnist-rows": "rnnlab.tasks.mnist_rows",
     "ucr": "rnnlab.tasks.ucr",
     "pm25": "rnnlab.tasks.pm25",
+    "dates": "rnnlab.tasks.dates",
 }
 
 
