@@ -330,11 +330,13 @@ class Sequential:
 
     # -- evaluation -----------------------------------------------------------------------------------
     def _predict_logits(self, x, mask, batch_size):
+        from .layers.recurrent import inference_mode
         outs = []
-        for i in range(0, len(x), batch_size):
-            mb = None if mask is None else mask[i:i + batch_size]
-            outs.append(self.forward(x[i:i + batch_size], mb, training=False))
-        return np.concatenate(outs, axis=0)
+        with inference_mode():          # recurrent layers keep nothing for backward
+            for i in range(0, len(x), batch_size):
+                mb = None if mask is None else mask[i:i + batch_size]
+                outs.append(self.forward(x[i:i + batch_size], mb, training=False))
+        return outs[0] if len(outs) == 1 else np.concatenate(outs, axis=0)
 
     def evaluate(self, x: Any, y: Any, *, mask: Any = None, batch_size: int = 1024,
                  _checked: bool = False) -> dict[str, float]:

@@ -44,6 +44,12 @@ Backward, one step (δ = dLoss/d·, y' the derivative of a gate's nonlinearity):
     δh += dHP·weight_hh     (reset_after=False: only the r, z blocks, dHP[r,z]·weight_hh[r,z])
     d weight_hh[n] = Σ_t dHP[n]ᵀ·h_{t-1}   (reset_after=False: ·(r_t∘h_{t-1}), cached)
 
+Speed: the runner adds ``bias_hh`` into ``x·W_ihᵀ`` once per sequence for the blocks where it
+simply adds to the pre-activation (r, z; with ``reset_after=False`` also n); ``b_hn`` with the
+reset after the product is added per step, inside ``r ⊙ (W_hn h + b_hn)``. In float32 with
+Numba installed and ``reset_after=True`` the NumPy lines are replaced by one compiled kernel per
+step and direction (:mod:`rnnlab.cells._numba_kernels`: ``gru_forward``, ``gru_backward``).
+
 Shapes (B batch, H hidden, F input features):
 
 | name             | shape      | lecture                               |
@@ -53,7 +59,7 @@ Shapes (B batch, H hidden, F input features):
 | weight_hh        | (3H, H)    | [W_r, -W_z, W_h]ᵀ                     |
 | bias_ih, bias_hh | (3H,)      | [b_r, -b_z, b_h] (sum of the two)     |
 | gates (cache)    | (T, B, 3H) | [r_t, 1 - z_t, h̃_t]  (stores r, z, n) |
-| hp (cache)       | (T, B, 3H) | h_{t-1}·W + b_hh  (reset_after=True)  |
+| hp (cache)       | (T, B, 3H) | h_{t-1}·W (+ b_hn on n) (reset_after) |
 | rh (cache)       | (T, B, H)  | r_t ∘ h_{t-1}     (reset_after=False) |
 | h_t              | (B, H)     | h_t                                   |
 """
@@ -63,6 +69,7 @@ from typing import Any
 
 import numpy as np
 
+from . import _kernels
 from .base import Cell
 
 
@@ -85,59 +92,72 @@ class GRUCell(Cell):
         # reset before the product: dHP[n] = δa_n = dXP[n], so one buffer serves both
         self.separate_recurrent_grad = self.reset_after
 
+    def folded_bias_hh(self) -> slice:
+        # reset after the product: b_hn sits inside r ⊙ (W_hn h + b_hn), so it stays per step
+        return slice(0, 2 * self.hidden_size) if self.reset_after else slice(None)
+
     def allocate(self, steps: int, batch: int, dtype: np.dtype) -> dict[str, np.ndarray]:
         H = self.hidden_size
         one_n = np.zeros(3 * H, dtype=dtype)
         one_n[2 * H:] = 1.0                     # backward: σ' = (1-y)·y, tanh' = (1-y)·(1+y)
-        cache = {
+        cache = super().allocate(steps, batch, dtype)
+        cache.update({
             "gates": np.empty((steps, batch, 3 * H), dtype=dtype),   # [r z n]
-            "h": np.empty((steps, batch, H), dtype=dtype),
+            "dh": np.empty((steps, batch, H), dtype=dtype),          # backward results δh_{t-1}
             "one_n": one_n,
+            "zero_h": np.zeros(H, dtype=dtype),                       # b_hn when use_bias=False
             "tmp": np.empty((batch, H), dtype=dtype),                 # scratch (B, H)
             "tmp3": np.empty((batch, 3 * H), dtype=dtype),            # scratch (B, 3H)
             "tmp3b": np.empty((batch, 3 * H), dtype=dtype),           # scratch (B, 3H)
-        }
+        })
         if self.reset_after:
-            cache["hp"] = np.empty((steps, batch, 3 * H), dtype=dtype)  # h·W_hhᵀ + b_hh
+            cache["hp"] = np.empty((steps, batch, 3 * H), dtype=dtype)  # h·W_hhᵀ (+ b_hn on n)
         else:
             cache["rh"] = np.empty((steps, batch, H), dtype=dtype)      # r ∘ h_{t-1}
         return cache
 
     # -- forward ----------------------------------------------------------------------------
     def step_forward(self, t: int, xp_t: np.ndarray, states: tuple[np.ndarray, ...],
-                     params: dict[str, np.ndarray], cache: dict[str, Any]) -> tuple[np.ndarray, ...]:
+                     params: dict[str, np.ndarray], cache: dict[str, Any],
+                     out: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
+        """``xp_t`` = x·W_ihᵀ + b_ih + b_hh on the folded blocks (r, z; all three if reset before)."""
         (h_prev,) = states
         H = self.hidden_size
         a = cache["gates"][t]                                   # (B, 3H), becomes [r z n]
-        rz, r, z, n = a[:, :2 * H], a[:, :H], a[:, H:2 * H], a[:, 2 * H:]
-        W = params["weight_hh"]
+        W_t = self.weight_hh_t(params)                         # weight_hhᵀ (H, 3H)
         b = params.get("bias_hh")
+        b_hn = cache["zero_h"] if b is None else b[2 * H:]
         if self.reset_after:
             hp = cache["hp"][t]
-            np.matmul(h_prev, W.T, out=hp)                      # h_{t-1}·W_hhᵀ   (all 3 blocks)
-            if b is not None:
-                hp += b                                         # + b_hh
+            np.matmul(h_prev, W_t, out=hp)                      # h_{t-1}·W_hhᵀ   (all 3 blocks)
+            if self.fused:                                  # the lines below, one compiled pass
+                _kernels.get("gru_forward")(hp, xp_t, b_hn, h_prev, a, out[0])
+                return out
+            hp[:, 2 * H:] += b_hn                               # W_hn h + b_hn  (kept for backward)
+            rz, r, n = a[:, :2 * H], a[:, :H], a[:, 2 * H:]
             np.add(hp[:, :2 * H], xp_t[:, :2 * H], out=rz)      # r, z pre-activations
             self._sigmoid_(rz)                                  # r_t, z_t
             np.multiply(r, hp[:, 2 * H:], out=n)                # r ⊙ (W_hn h + b_hn)
             n += xp_t[:, 2 * H:]                                # + W_in x + b_in
         else:
-            u = xp_t
-            if b is not None:
-                u = np.add(xp_t, b, out=cache["tmp3"])          # x·W_ihᵀ + b_ih + b_hh
-            np.matmul(h_prev, W[:2 * H].T, out=rz)              # h_{t-1}·[W_r W_z]
-            rz += u[:, :2 * H]                                  # r, z pre-activations
+            rz, r, n = a[:, :2 * H], a[:, :H], a[:, 2 * H:]
+            np.matmul(h_prev, W_t[:, :2 * H], out=rz)           # h_{t-1}·[W_r W_z]
+            rz += xp_t[:, :2 * H]                               # + x·[U_r U_z] + b: pre-activations
             self._sigmoid_(rz)                                  # r_t, z_t
             rh = cache["rh"][t]
             np.multiply(r, h_prev, out=rh)                      # r_t ∘ h_{t-1}
-            np.matmul(rh, W[2 * H:].T, out=n)                   # (r∘h)·W_h
-            n += u[:, 2 * H:]                                   # + x·U_h + b_in + b_hn
+            np.matmul(rh, W_t[:, 2 * H:], out=n)                # (r∘h)·W_h
+            n += xp_t[:, 2 * H:]                                # + x·U_h + b_in + b_hn
+        self._output_numpy(a, h_prev, out[0])
+        return out
+
+    def _output_numpy(self, a: np.ndarray, h_prev: np.ndarray, h: np.ndarray) -> None:
+        H = self.hidden_size
+        z, n = a[:, H:2 * H], a[:, 2 * H:]
         np.tanh(n, out=n)                                       # n = h̃_t
-        h = cache["h"][t]
         np.subtract(h_prev, n, out=h)                           # h_{t-1} - n
         h *= z                                                  # z ∘ (h_{t-1} - n)
         h += n                                                  # h_t = (1 - z)∘n + z∘h_{t-1}
-        return (h,)
 
     @staticmethod
     def _sigmoid_(a: np.ndarray) -> None:
@@ -155,9 +175,16 @@ class GRUCell(Cell):
         (h_prev,) = prev_states
         H = self.hidden_size
         G = cache["gates"][t]
+        dhz, dh_prev = cache["tmp"], cache["dh"][t]
+        W = params["weight_hh"]
+        if self.reset_after and self.fused:                 # the NumPy lines, one compiled pass
+            _kernels.get("gru_backward")(dh, G, cache["hp"][t], h_prev, dxp_t, dhp_t, dhz)
+            np.matmul(dhp_t, W, out=dh_prev)                    # dHP·weight_hh
+            dh_prev += dhz                                      # + δh' ∘ z
+            return (dh_prev,)
         r, z, n = G[:, :H], G[:, H:2 * H], G[:, 2 * H:]
         da_rz, da_r, da_z, da_n = dxp_t[:, :2 * H], dxp_t[:, :H], dxp_t[:, H:2 * H], dxp_t[:, 2 * H:]
-        dhz, D, tmp = cache["tmp"], cache["tmp3"], cache["tmp3b"]
+        D, tmp = cache["tmp3"], cache["tmp3b"]
         # derivatives of all three nonlinearities at once: (1 - y)·(y + [0, 0, 1])
         np.subtract(1, G, out=D)                                # 1 - y
         np.add(G, cache["one_n"], out=tmp)                      # y on r, z;  1 + y on n
@@ -167,18 +194,17 @@ class GRUCell(Cell):
         da_n *= D[:, 2 * H:]                                    # δa_n = δn ∘ (1 - n²)
         np.subtract(h_prev, n, out=da_z)                        # h_{t-1} - n
         da_z *= dh                                              # δz = δh' ∘ (h_{t-1} - n)
-        W = params["weight_hh"]
         if self.reset_after:
             np.multiply(da_n, cache["hp"][t][:, 2 * H:], out=da_r)   # δr = δa_n ∘ (W_hn h + b_hn)
             da_rz *= D[:, :2 * H]                               # δa_r, δa_z
             dhp_t[:, :2 * H] = da_rz                            # dHP[r,z] = dXP[r,z]
             np.multiply(da_n, r, out=dhp_t[:, 2 * H:])          # dHP[n] = δa_n ∘ r
-            dh_prev = dhp_t @ W                                 # dHP·weight_hh
+            np.matmul(dhp_t, W, out=dh_prev)                    # dHP·weight_hh
         else:
             drh = da_n @ W[2 * H:]                              # δ(r∘h) = δa_n·W_hn
             np.multiply(drh, h_prev, out=da_r)                  # δr = δ(r∘h) ∘ h_{t-1}
             da_rz *= D[:, :2 * H]                               # δa_r, δa_z
-            dh_prev = da_rz @ W[:2 * H]                         # dHP[r,z]·weight_hh[r,z]
+            np.matmul(da_rz, W[:2 * H], out=dh_prev)            # dHP[r,z]·weight_hh[r,z]
             drh *= r
             dh_prev += drh                                      # + δ(r∘h) ∘ r
         dh_prev += dhz                                          # + δh' ∘ z

@@ -45,7 +45,10 @@ Shapes (B batch, H hidden, F input features):
 Speed: the three sigmoids and the tanh of the gates are one ``np.tanh`` over all 4H columns,
 using ``σ(a) = ½·tanh(a/2) + ½``: the pre-activations are multiplied by
 ``s = [½, ½, 1, ½]`` (per block), passed through tanh, multiplied by ``s`` again and shifted by
-``[½, ½, 0, ½]``.
+``[½, ½, 0, ½]``. ``bias_hh`` arrives already added into ``x_t·U`` (the runner folds it in once
+per sequence). In float32 with Numba installed, ``_forward_numpy`` and ``_backward_numpy`` —
+the readable reference — are replaced by one compiled kernel each
+(:mod:`rnnlab.cells._numba_kernels`: ``lstm_forward``, ``lstm_backward``), same formulas.
 """
 from __future__ import annotations
 
@@ -53,6 +56,7 @@ from typing import Any
 
 import numpy as np
 
+from . import _kernels
 from .base import Cell
 
 
@@ -71,48 +75,67 @@ class LSTMCell(Cell):
         shift[2 * h:3 * h] = 0.0
         one_g = np.zeros(4 * h, dtype=dtype)
         one_g[2 * h:3 * h] = 1.0                     # backward: σ' = (1-y)·y, tanh' = (1-y)·(1+y)
-        return {
+        cache = super().allocate(steps, batch, dtype)
+        cache.update({
             "gates": np.empty((steps, batch, 4 * h), dtype=dtype),   # [i f g o] after σ / tanh
             "tc": np.empty((steps, batch, h), dtype=dtype),          # tanh(c_t)
-            "h": np.empty((steps, batch, h), dtype=dtype),
-            "c": np.empty((steps, batch, h), dtype=dtype),
+            "dh": np.empty((steps, batch, h), dtype=dtype),          # backward results δh_{t-1}
+            "dc": np.empty((steps, batch, h), dtype=dtype),          #                  δc_{t-1}
             "scale": scale, "shift": shift, "one_g": one_g,
             "tmp": np.empty((batch, h), dtype=dtype),                # scratch (B, H)
             "tmp4": np.empty((batch, 4 * h), dtype=dtype),           # scratch (B, 4H)
-        }
+        })
+        return cache
 
+    # -- forward ----------------------------------------------------------------------------
     def step_forward(self, t: int, xp_t: np.ndarray, states: tuple[np.ndarray, ...],
-                     params: dict[str, np.ndarray], cache: dict[str, Any]) -> tuple[np.ndarray, ...]:
+                     params: dict[str, np.ndarray], cache: dict[str, Any],
+                     out: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
         h_prev, c_prev = states
-        H = self.hidden_size
+        h, c = out
         a = cache["gates"][t]                                   # (B, 4H), becomes [i f g o]
-        np.matmul(h_prev, params["weight_hh"].T, out=a)         # h_{t-1}·W
-        a += xp_t                                               # + x_t·U + b_ih
-        if "bias_hh" in params:
-            a += params["bias_hh"]                              # + b_hh      -> pre-activations
+        np.matmul(h_prev, self.weight_hh_t(params), out=a)     # h_{t-1}·W
+        if self.fused:                                      # the lines below, one compiled pass
+            _kernels.get("lstm_forward")(a, xp_t, c_prev, c, cache["tc"][t], h, cache["scale"], cache["shift"])
+        else:
+            self._forward_numpy(a, xp_t, c_prev, c, cache["tc"][t], h, cache)
+        return out
+
+    def _forward_numpy(self, a, xp_t, c_prev, c, tc, h, cache) -> None:
+        H = self.hidden_size
+        a += xp_t                                               # + x_t·U + b   -> pre-activations
         s = cache["scale"]
         a *= s                                                  # a/2 on the i, f, o blocks
         np.tanh(a, out=a)                                       # tanh(a/2) | tanh(a_g) = c̃
         a *= s
         a += cache["shift"]                                     # σ(a) = ½tanh(a/2) + ½ on i, f, o
         i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
-        c, tc, h, tmp = cache["c"][t], cache["tc"][t], cache["h"][t], cache["tmp"]
+        tmp = cache["tmp"]
         np.multiply(f, c_prev, out=c)                           # f_t ∘ c_{t-1}
         np.multiply(i, g, out=tmp)                              # i_t ∘ c̃_t
         c += tmp                                                # c_t
         np.tanh(c, out=tc)                                      # tanh(c_t)
         np.multiply(o, tc, out=h)                               # h_t = o_t ∘ tanh(c_t)
-        return (h, c)
 
+    # -- backward ---------------------------------------------------------------------------
     def step_backward(self, t: int, d_states: tuple[np.ndarray, ...], prev_states: tuple[np.ndarray, ...],
                       params: dict[str, np.ndarray], cache: dict[str, Any],
                       dxp_t: np.ndarray, dhp_t: np.ndarray) -> tuple[np.ndarray, ...]:
         dh, dc = d_states
         _, c_prev = prev_states
+        G, tc, dc_prev = cache["gates"][t], cache["tc"][t], cache["dc"][t]
+        if self.fused:                                      # the lines below, one compiled pass
+            _kernels.get("lstm_backward")(dh, dc, G, tc, c_prev, dxp_t, dc_prev)
+        else:
+            self._backward_numpy(dh, dc, G, tc, c_prev, dxp_t, dc_prev, cache)
+        dh_prev = cache["dh"][t]
+        np.matmul(dxp_t, params["weight_hh"], out=dh_prev)      # δh_{t-1} = δa_t·weight_hh
+        return (dh_prev, dc_prev)
+
+    def _backward_numpy(self, dh, dc, G, tc, c_prev, dxp_t, dc_prev, cache) -> None:
         H = self.hidden_size
-        G = cache["gates"][t]
         G3 = G.reshape(G.shape[0], 4, H)                        # view: blocks i, f, g, o
-        tc, dct, tmp4 = cache["tc"][t], cache["tmp"], cache["tmp4"]
+        dct, tmp4 = cache["tmp"], cache["tmp4"]
         da3 = dxp_t.reshape(G3.shape)
         # total gradient reaching c_t: δc_t + δh_t ∘ o_t ∘ (1 - tanh²c_t)
         np.multiply(tc, tc, out=dct)
@@ -129,6 +152,4 @@ class LSTMCell(Cell):
         dxp_t *= tmp4
         np.add(G, cache["one_g"], out=tmp4)                     # y on i, f, o;  1 + y on g
         dxp_t *= tmp4                                           # δa_t (pre-activations)
-        dc_prev = dct * G3[:, 1]                                # δc_{t-1} = δc_t ∘ f_t
-        dh_prev = dxp_t @ params["weight_hh"]                   # δh_{t-1} = δa_t·weight_hh
-        return (dh_prev, dc_prev)
+        np.multiply(dct, G3[:, 1], out=dc_prev)                 # δc_{t-1} = δc_t ∘ f_t

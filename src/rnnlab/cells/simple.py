@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
+from . import _kernels
 from .base import Cell
 
 ACTIVATIONS = ("tanh", "relu", "sigmoid")
@@ -46,37 +47,57 @@ class SimpleRNNCell(Cell):
         if activation not in ACTIVATIONS:
             raise InputError(f"activation: expected one of {ACTIVATIONS}, got {activation!r}")
         self.activation = activation
+        self._act = ACTIVATIONS.index(activation)       # kernel code: 0 tanh, 1 relu, 2 sigmoid
 
     def allocate(self, steps: int, batch: int, dtype: np.dtype) -> dict[str, np.ndarray]:
-        # s_t before any masking: σ'(h_t) is computed from it.
-        return {"s": np.empty((steps, batch, self.hidden_size), dtype=dtype)}
+        cache = super().allocate(steps, batch, dtype)
+        cache["ds"] = np.empty((steps, batch, self.hidden_size), dtype=dtype)   # δs_{t-1} (backward)
+        return cache
 
-    def step_forward(self, t, xp_t, states, params, cache):
+    def bind_states(self, cache, states):
+        # backward computes σ'(h_t) from s_t: a view of the runner's output buffer, no copy
+        cache["s"] = states[0][1:]
+
+    # -- forward ----------------------------------------------------------------------------
+    def step_forward(self, t, xp_t, states, params, cache, out):
         (s_prev,) = states
-        s = cache["s"][t]
-        np.matmul(s_prev, params["weight_hh"].T, out=s)        # s_{t-1}·W
-        s += xp_t                                               # + x_t·U + b_ih
-        if "bias_hh" in params:
-            s += params["bias_hh"]                              # + b_hh  -> h_t
+        s = out[0]
+        np.matmul(s_prev, self.weight_hh_t(params), out=s)    # s_{t-1}·W
+        if self.fused:
+            _kernels.get("rnn_forward")(s, xp_t, self._act)     # σ(· + x_t·U + b): one compiled pass
+        else:
+            self._forward_numpy(s, xp_t)
+        return out
+
+    def _forward_numpy(self, s: np.ndarray, xp_t: np.ndarray) -> None:
+        s += xp_t                                               # + x_t·U + b   -> h_t
         if self.activation == "tanh":
             np.tanh(s, out=s)                                   # s_t = tanh(h_t)
         elif self.activation == "relu":
             np.maximum(s, 0, out=s)
         else:
             np.negative(s, out=s); np.exp(s, out=s); s += 1; np.reciprocal(s, out=s)
-        return (s,)
 
+    # -- backward ---------------------------------------------------------------------------
     def step_backward(self, t, d_states, prev_states, params, cache, dxp_t, dhp_t):
         (ds,) = d_states
-        s = cache["s"][t]
+        s = cache["s"][t]                                       # s_t
+        if self.fused:
+            _kernels.get("rnn_backward")(s, ds, dxp_t, self._act)
+        else:
+            self._backward_numpy(s, ds, dxp_t)                  # δh_t
+        ds_prev = cache["ds"][t]
+        np.matmul(dxp_t, params["weight_hh"], out=ds_prev)      # δs_{t-1} = δh_t·Wᵀ
+        return (ds_prev,)
+
+    def _backward_numpy(self, s: np.ndarray, ds: np.ndarray, dxp_t: np.ndarray) -> None:
         if self.activation == "tanh":
             np.multiply(s, s, out=dxp_t); np.subtract(1, dxp_t, out=dxp_t)   # 1 - s²
         elif self.activation == "relu":
-            dxp_t[...] = s > 0
+            np.greater(s, 0, out=dxp_t)
         else:
             np.subtract(1, s, out=dxp_t); dxp_t *= s                          # s(1 - s)
-        dxp_t *= ds                                                           # δh_t
-        return (dxp_t @ params["weight_hh"],)                                 # δs_{t-1}
+        dxp_t *= ds                                                           # δh_t = δs_t ∘ σ'(h_t)
 
     def get_config(self) -> dict[str, Any]:
         return {"activation": self.activation}

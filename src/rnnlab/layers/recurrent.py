@@ -4,23 +4,35 @@ What it does, in order (B batch, T steps, F input features, H hidden, G gate blo
 
 | step | computation | cost |
 |------|-------------|------|
-| 1 | ``XP = X·weight_ihᵀ + bias_ih`` for all T steps | one (T·B, F)×(F, G·H) product |
-| 2 | ``states_t = cell.step_forward(XP[t], states_{t-1})`` for t = 1…T | T small products |
-| 3 | ``dstates_{t-1} = cell.step_backward(dstates_t)`` for t = T…1 | T small products |
-| 4 | ``d weight_ih = dXPᵀ·X``, ``d weight_hh = dHPᵀ·H_prev``, ``dX = dXP·weight_ih`` | three products |
+| 1 | ``XP = [X, 1]·[weight_ih, b]ᵀ = X·weight_ihᵀ + b`` for all T steps (b = ``bias_ih`` + the foldable part of ``bias_hh``) | one (T·B, F+1)×(F+1, G·H) product |
+| 2 | ``states_t = cell.step_forward(XP[t], states_{t-1})`` for t = 1…T, written straight into the state buffers | T small products + T element-wise kernels |
+| 3 | ``dstates_{t-1} = cell.step_backward(dstates_t)`` for t = T…1 | T small products + T element-wise kernels |
+| 4 | ``[d weight_ih, d b] = dXPᵀ·[X, 1]``, ``d weight_hh = dHPᵀ·H_prev``, ``dX = dXP·weight_ih`` | three products |
 
 It also handles: initial state in and final state out (:attr:`final_state`,
 :attr:`d_initial_state`), ``return_sequences``, masks for variable-length batches (the state is
 frozen and the output zeroed past each sequence's end), ``go_backwards`` (reverses only each
 sequence's valid part) and ``stateful`` carry between batches with truncated BPTT.
+
+Speed (see docs/performance.md): the work arrays (time-major input, XP, state buffers, the
+cell's per-step caches, dXP) are made once per sequence shape and reused while the shape
+repeats, with the per-step views into them; nothing returned to the caller is a view of them.
+Inside :func:`inference_mode` (``Sequential.predict`` / ``evaluate``) nothing is kept for
+backward: one step's scratch serves every step. The BLAS thread count follows
+:mod:`rnnlab.threads`.
 """
 from __future__ import annotations
 
 from typing import Any, Sequence
 
+import contextlib
+import contextvars
+
 import numpy as np
 
 from .. import init as initializers
+from .. import threads
+from ..cells import _kernels
 from ..cells.base import Cell
 from ..errors import InputError
 from ..validation import check_mask
@@ -35,6 +47,32 @@ def reverse_valid(x: np.ndarray, lengths: np.ndarray | None) -> np.ndarray:
     t = np.arange(steps)[None, :]
     idx = np.where(t < lengths[:, None], lengths[:, None] - 1 - t, t)
     return np.take_along_axis(x, idx.reshape(idx.shape + (1,) * (x.ndim - 2)), axis=1)
+
+
+_STORE = contextvars.ContextVar("rnnlab_store_for_backward", default=True)
+
+
+@contextlib.contextmanager
+def inference_mode():
+    """Inside the block recurrent layers run forward **without keeping anything for backward**.
+
+    No per-step gates or states are stored: one step's scratch is reused for every step (it
+    stays in the CPU cache) and only the outputs are kept. ``backward`` after such a forward
+    raises. :meth:`rnnlab.Sequential.predict` and ``evaluate`` use it.
+    """
+    token = _STORE.set(False)
+    try:
+        yield
+    finally:
+        _STORE.reset(token)
+
+
+def _freeze(new: tuple[np.ndarray, ...], prev: tuple[np.ndarray, ...], m: np.ndarray) -> None:
+    """Past a sequence's end (m = 0) the state stays as it was: new <- prev + m·(new - prev)."""
+    for n, o in zip(new, prev):
+        n -= o
+        n *= m
+        n += o
 
 
 class Recurrent(Layer):
@@ -71,6 +109,7 @@ class Recurrent(Layer):
         self.d_initial_state: tuple[np.ndarray, ...] | None = None
         self._carry: tuple[np.ndarray, ...] | None = None
         self._cache: dict[str, Any] | None = None
+        self._bufs: dict[bool, dict[str, Any]] = {}     # work arrays, by "stores for backward"
 
     # -- parameters -----------------------------------------------------------------------
     def build(self, input_size: int, rng: np.random.Generator, dtype=np.float32) -> int:
@@ -113,6 +152,67 @@ class Recurrent(Layer):
             out.append(np.ascontiguousarray(s, dtype=self.dtype))
         return tuple(out)
 
+    def _buffers(self, steps: int, batch: int, feat: int, store: bool) -> dict[str, Any]:
+        """Work arrays for one sequence shape, made once and reused while the shape repeats.
+
+        Nothing handed to the caller (outputs, final states, input gradients) is a view of them.
+        """
+        key = (steps, batch, feat, self.dtype, store, _kernels.backend())
+        bufs = self._bufs.get(store)
+        if bufs is not None and bufs["key"] == key:
+            return bufs
+        cell, h, dt = self.cell, self.hidden_size, self.dtype
+        gh = cell.gates * h
+        n_states = len(cell.state_names)
+        # state buffers: time-major (T+1, B, H), [0] = the initial state. Without storing for
+        # backward only the output sequence is kept whole; other states alternate two slots.
+        keep = [store or (k == 0 and self.return_sequences) for k in range(n_states)]
+        # X time-major with a column of ones when there are biases: [X, 1]·[weight_ih, b]ᵀ gives
+        # XP with the bias added, and dXPᵀ·[X, 1] gives d weight_ih and d bias, one product each
+        aug = int(self.use_bias)
+        x_tm = np.empty((steps, batch, feat + aug), dtype=dt)
+        x_tm[..., feat:] = 1.0
+        bufs = {
+            "key": key,
+            "x_tm": x_tm,
+            "w_aug": np.empty((gh, feat + aug), dtype=dt),
+            "w_hh_t": np.empty((h, gh), dtype=dt),
+            "xp": np.empty((steps, batch, gh), dtype=dt),
+            "hs": [np.empty((steps + 1 if keep[k] else 2, batch, h), dtype=dt) for k in range(n_states)],
+            "cell": cell.allocate(steps if store else 1, batch, dt),
+        }
+        cell.bind_states(bufs["cell"], bufs["hs"])
+        # views made once per buffer set, reused at every step of every batch:
+        # fwd_views[t] = (XP[t], states entering step t, where step t writes its states)
+        hs, xp = bufs["hs"], bufs["xp"]
+
+        def states_at(t: int) -> tuple[np.ndarray, ...]:
+            return tuple(hk[t if keep[k] else t % 2] for k, hk in enumerate(hs))
+
+        bufs["fwd_views"] = [(xp[t], states_at(t), states_at(t + 1)) for t in range(steps)]
+        bufs["last"] = states_at(steps)
+        self._bufs[store] = bufs
+        return bufs
+
+    def _threads(self, batch: int, steps: int, feat: int) -> int | None:
+        """BLAS threads for this call (:mod:`rnnlab.threads`), from the sizes of its products."""
+        h, gh = self.hidden_size, self.cell.gates * self.hidden_size
+        return threads.layer_threads(batch, h, gh, steps * batch * (feat + 1 + h) * gh)
+
+    def _input_weights(self, w_aug: np.ndarray) -> np.ndarray:
+        """``[weight_ih, b]`` with b = ``bias_ih`` + the columns of ``bias_hh`` the cell lets the
+        runner fold into XP (all but GRU's n block with the reset after the product)."""
+        p = self.params
+        if not self.use_bias:
+            return p["weight_ih"]
+        feat = p["weight_ih"].shape[1]
+        w_aug[:, :feat] = p["weight_ih"]
+        b = w_aug[:, feat]
+        b[...] = p["bias_ih"]
+        fold = self.cell.folded_bias_hh()
+        b[fold] += p["bias_hh"][fold]
+        return w_aug
+
     def forward(self, x: np.ndarray, mask: np.ndarray | None = None, training: bool = False,
                 initial_state: np.ndarray | Sequence[np.ndarray] | None = None) -> np.ndarray:
         if x.ndim != 3 or x.shape[2] != self.input_size:
@@ -126,41 +226,19 @@ class Recurrent(Layer):
         lengths = None if mask is None else mask.sum(axis=1)
         if self.go_backwards:
             x = reverse_valid(x, lengths)
-        p, cell, h = self.params, self.cell, self.hidden_size
-        gh = cell.gates * h
-
-        # 1. input projections of all steps at once, time-major (T, B, G·H)
-        x_tm = np.ascontiguousarray(x.transpose(1, 0, 2)).reshape(steps * batch, feat)
-        xp = x_tm @ p["weight_ih"].T
-        if self.use_bias:
-            xp += p["bias_ih"]
-        xp = xp.reshape(steps, batch, gh)
-
-        # 2. the recurrence
+        store = _STORE.get()                     # False inside inference_mode(): keep nothing
+        bufs = self._buffers(steps, batch, feat, store)
         states = self._initial_states(batch, initial_state)
-        cache = cell.allocate(steps, batch, self.dtype)
-        n_states = len(states)
-        # hs[k][t] is state k after step t; hs[k][-1 + 0] = initial state sits at index 0
-        hs = [np.empty((steps + 1, batch, h), dtype=self.dtype) for _ in range(n_states)]
-        for k in range(n_states):
-            hs[k][0] = states[k]
         m_tm = None if mask is None else mask.T[:, :, None].astype(self.dtype)  # (T, B, 1)
-        for t in range(steps):
-            prev = tuple(hs[k][t] for k in range(n_states))
-            new = cell.step_forward(t, xp[t], prev, p, cache)
-            for k in range(n_states):
-                if m_tm is None:
-                    hs[k][t + 1] = new[k]
-                else:  # past a sequence's end the state stays frozen
-                    np.subtract(new[k], prev[k], out=hs[k][t + 1])
-                    hs[k][t + 1] *= m_tm[t]
-                    hs[k][t + 1] += prev[k]
-        self.final_state = tuple(hs[k][steps].copy() for k in range(n_states))
+        with threads.limit(self._threads(batch, steps, feat)):
+            self._forward_steps(x, states, m_tm, bufs, store)
+
+        hs = bufs["hs"]
+        self.final_state = tuple(s.copy() for s in bufs["last"])
         if self.stateful:
             self._carry = tuple(s.copy() for s in self.final_state)
-        self._cache = dict(cell=cache, x_tm=x_tm, hs=hs, m_tm=m_tm, lengths=lengths,
-                           shape=(batch, steps, feat))
-
+        self._cache = dict(cell=bufs["cell"], x_tm=bufs["x_tm"].reshape(steps * batch, -1), hs=hs,
+                           m_tm=m_tm, lengths=lengths, shape=(batch, steps, feat)) if store else None
         if not self.return_sequences:
             return self.final_state[0].copy()
         y = hs[0][1:].transpose(1, 0, 2)                      # (B, T, H)
@@ -172,20 +250,41 @@ class Recurrent(Layer):
             y = reverse_valid(y, lengths)
         return y
 
+    def _forward_steps(self, x, states, m_tm, bufs, store: bool) -> None:
+        """Steps 1 and 2: XP for all steps at once, then the recurrence into the state buffers."""
+        p, cell, hs = self.params, self.cell, bufs["hs"]
+        batch, steps, feat = x.shape
+        gh = cell.gates * self.hidden_size
+        # 1. input projections of all steps at once, time-major (T, B, G·H), biases included:
+        #    XP = [X, 1]·[weight_ih, b]ᵀ = X·weight_ihᵀ + b
+        x_tm = bufs["x_tm"]
+        np.copyto(x_tm[..., :feat], x.transpose(1, 0, 2))
+        np.matmul(x_tm.reshape(steps * batch, -1), self._input_weights(bufs["w_aug"]).T,
+                  out=bufs["xp"].reshape(steps * batch, gh))
+
+        # 2. the recurrence: the cell writes state k after step t into hs[k][t + 1]
+        for k, s in enumerate(states):
+            hs[k][0] = s
+        np.copyto(bufs["w_hh_t"], p["weight_hh"].T)
+        p = {**p, "weight_hh_t": bufs["w_hh_t"]}      # weight_hhᵀ, contiguous: see Cell.weight_hh_t
+        step, cache = cell.step_forward, bufs["cell"]
+        for t, (xp_t, prev, new) in enumerate(bufs["fwd_views"]):
+            step(t if store else 0, xp_t, prev, p, cache, new)   # inference: one step's scratch
+            if m_tm is not None:
+                _freeze(new, prev, m_tm[t])
+
     # -- backward ---------------------------------------------------------------------------
     def backward(self, dy: np.ndarray, d_final_state: Sequence[np.ndarray] | None = None) -> np.ndarray:
         if self._cache is None:
-            raise RuntimeError("backward() called before forward()")
+            raise RuntimeError("backward() called before forward() (or after a forward in inference mode)")
         c = self._cache
-        cell, p, h = self.cell, self.params, self.hidden_size
+        cell, h = self.cell, self.hidden_size
         batch, steps, feat = c["shape"]
-        hs, m_tm, lengths = c["hs"], c["m_tm"], c["lengths"]
-        n_states = len(hs)
-        gh = cell.gates * h
+        m_tm, lengths = c["m_tm"], c["lengths"]
         dy = np.asarray(dy, dtype=self.dtype)
 
         # gradient arriving at each step's hidden output, time-major
-        d_states = [np.zeros((batch, h), dtype=self.dtype) for _ in range(n_states)]
+        d_states = [np.zeros((batch, h), dtype=self.dtype) for _ in c["hs"]]
         if d_final_state is not None:
             for k, d in enumerate(d_final_state):
                 if d is not None:
@@ -205,33 +304,49 @@ class Recurrent(Layer):
             d_states[0] += dy
             dh_out = None
 
-        dxp = np.empty((steps, batch, gh), dtype=self.dtype)
-        dhp = np.empty_like(dxp) if cell.separate_recurrent_grad else dxp
-        for t in range(steps - 1, -1, -1):
-            if dh_out is not None:
-                d_states[0] += dh_out[t]
-            prev = tuple(hs[k][t] for k in range(n_states))
-            if m_tm is None:
-                d_prev = cell.step_backward(t, tuple(d_states), prev, p, c["cell"], dxp[t], dhp[t])
-                d_states = list(d_prev)
-            else:  # a frozen step passes its gradient straight to the previous state
-                m = m_tm[t]
-                d_new = tuple(d * m for d in d_states)
-                d_prev = cell.step_backward(t, d_new, prev, p, c["cell"], dxp[t], dhp[t])
-                d_states = [dp + d * (1 - m) for dp, d in zip(d_prev, d_states)]
-        self.d_initial_state = tuple(d_states)
-
-        # 4. weight gradients, one product each over all steps
-        dxp2 = dxp.reshape(steps * batch, gh)
-        self.grads["weight_ih"] += dxp2.T @ c["x_tm"]
-        self.grads["weight_hh"] += cell.weight_hh_grad(dhp, hs[0][:-1], c["cell"])
-        if self.use_bias:
-            self.grads["bias_ih"] += dxp2.sum(axis=0)
-            self.grads["bias_hh"] += dhp.reshape(steps * batch, gh).sum(axis=0)
-        dx = (dxp2 @ p["weight_ih"]).reshape(steps, batch, feat).transpose(1, 0, 2)
+        bufs = self._bufs[True]
+        if "dxp" not in bufs:
+            dxp = bufs["dxp"] = np.empty((steps, batch, cell.gates * h), dtype=self.dtype)
+            dhp = bufs["dhp"] = np.empty_like(dxp) if cell.separate_recurrent_grad else dxp
+            # bwd_views[t] = (states entering step t, dXP[t], dHP[t])
+            bufs["bwd_views"] = [(fv[1], dxp[t], dhp[t]) for t, fv in enumerate(bufs["fwd_views"])]
+        with threads.limit(self._threads(batch, steps, feat)):
+            dx = self._backward_steps(d_states, dh_out, bufs, c)
         if self.go_backwards:
             dx = reverse_valid(dx, lengths)
         return np.ascontiguousarray(dx)
+
+    def _backward_steps(self, d_states, dh_out, bufs, c) -> np.ndarray:
+        """Steps 3 and 4: BPTT through the cells, then the weight gradients and dX."""
+        cell, p = self.cell, self.params
+        batch, steps, feat = c["shape"]
+        hs, m_tm, cache = c["hs"], c["m_tm"], c["cell"]
+        gh = cell.gates * self.hidden_size
+        dxp, dhp = bufs["dxp"], bufs["dhp"]
+        step = cell.step_backward
+        for t in range(steps - 1, -1, -1):
+            prev, dxp_t, dhp_t = bufs["bwd_views"][t]
+            if dh_out is not None:
+                np.add(d_states[0], dh_out[t], out=d_states[0])   # in place (the cell's array)
+            if m_tm is None:
+                d_states = step(t, d_states, prev, p, cache, dxp_t, dhp_t)
+            else:  # a frozen step passes its gradient straight to the previous state
+                m = m_tm[t]
+                keep = [d * (1 - m) for d in d_states]
+                d_prev = step(t, tuple(d * m for d in d_states), prev, p, cache, dxp_t, dhp_t)
+                d_states = [dp + kp for dp, kp in zip(d_prev, keep)]
+        self.d_initial_state = tuple(np.array(d, copy=True) for d in d_states)
+
+        # 4. weight gradients, one product each over all steps: dXPᵀ·[X, 1] = [d weight_ih, d b]
+        dxp2 = dxp.reshape(steps * batch, gh)
+        g = dxp2.T @ c["x_tm"]
+        self.grads["weight_ih"] += g[:, :feat]
+        self.grads["weight_hh"] += cell.weight_hh_grad(dhp, hs[0][:-1], cache)
+        if self.use_bias:
+            self.grads["bias_ih"] += g[:, feat]
+            self.grads["bias_hh"] += g[:, feat] if dhp is dxp else \
+                np.ones(steps * batch, dtype=self.dtype) @ dhp.reshape(steps * batch, gh)
+        return (dxp2 @ p["weight_ih"]).reshape(steps, batch, feat).transpose(1, 0, 2)
 
     # -- config -----------------------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:
