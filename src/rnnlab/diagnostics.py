@@ -143,3 +143,9 @@ def _gradcheck_model(model: Any, x, y, mask, eps, result: GradcheckResult) -> Gr
     for name, p, _ in model.named_params():
         result.add(name, analytic[name], _numeric(loss, p, eps), scale, eps)
     return result
+
+
+def gradient_norms(model: Any, x: Any, y: Any, mask: Any = None, **kw: Any) -> np.ndarray:
+    """``‖∂L/∂h_t‖`` for every step of the model's first recurrent layer (see :mod:`rnnlab.gradflow`)."""
+    from .gradflow import gradient_norms as _gradient_norms
+    return _gradient_norms(model, x, y, mask, **kw)
