@@ -13,10 +13,8 @@ weight matrices by a product of gates that can stay near 1.
 
 :func:`gradient_norms` measures that δ on a real batch. It runs the model forward, takes the
 loss (the model's compiled loss, normally at the last step), backpropagates through the layers
-above the first recurrent layer, and then walks the recurrent layer's backward loop itself —
-the same loop as :meth:`rnnlab.layers.recurrent.Recurrent.backward`, calling the cell's
-``step_backward`` with the layer's forward cache — recording the gradient that reaches each
-step's state. Nothing in the model is changed: parameter gradients, stateful carries and the
+above the first recurrent layer, and then runs that layer's own backward with
+``record_state_grads`` switched on, which keeps the gradient reaching each step's state. Nothing in the model is changed: parameter gradients, stateful carries and the
 optimizer are left as they were.
 
 What is reported. The compiled losses average over the batch, ``L = (1/B) Σ_b L_b`` for a
@@ -77,7 +75,7 @@ def state_gradients(model, x: Any, y: Any, mask: Any = None, *, state: str = "h"
         d = model.compiled_loss.backward()
         for layer_above in reversed(model.layers[idx + 1:]):
             d = layer_above.backward(d)
-        grads = _walk_back(layer, d, k_state, x)
+        grads = _walk_back(layer, d, k_state)
     finally:
         for (_, _, g), old in zip(model.named_params(), saved_grads):
             g[...] = old
@@ -87,77 +85,31 @@ def state_gradients(model, x: Any, y: Any, mask: Any = None, *, state: str = "h"
     return grads
 
 
-def _walk_back(layer, dy: np.ndarray, k_state: int, x: np.ndarray) -> np.ndarray:
-    """The backward loop of :class:`~rnnlab.layers.recurrent.Recurrent`, recording the state gradients.
+def _walk_back(layer, dy: np.ndarray, k_state: int) -> np.ndarray:
+    """Run the layer's own backward with ``record_state_grads`` on and read ∂L/∂state_t.
 
-    Mirrors ``Recurrent.backward`` line by line (time-major caches, masks, ``return_sequences``,
-    ``go_backwards``) but writes into private buffers instead of the layer's ``grads``.
+    For the hidden state that is the recorded gradient itself (all paths summed). For the LSTM
+    cell state the runner records the gradient carried back from step t+1; the path through
+    ``h_t = o_t ⊙ tanh(c_t)`` is added here: ``δc_t += δh_t ⊙ o_t ⊙ (1 - tanh²(c_t))``.
     """
-    from .layers.recurrent import reverse_valid
     c = layer._cache
     if c is None:
         raise RuntimeError("gradient_norms: the recurrent layer has no forward cache")
-    cell, p, h = layer.cell, layer.params, layer.hidden_size
-    batch, steps, _ = c["shape"]
-    hs, m_tm, lengths = c["hs"], c["m_tm"], c["lengths"]
-    n_states = len(hs)
-    gh = cell.gates * h
-    dy = np.asarray(dy, dtype=layer.dtype)
-
-    d_states = [np.zeros((batch, h), dtype=layer.dtype) for _ in range(n_states)]
-    if layer.return_sequences:
-        if layer.go_backwards:
-            dy = reverse_valid(dy, lengths)
-        dh_out = dy.transpose(1, 0, 2)
-        if m_tm is not None:
-            dh_out = dh_out * m_tm
+    layer.record_state_grads = True
+    try:
+        layer.backward(dy)
+    finally:
+        layer.record_state_grads = False
+    rec = layer.state_grads
+    if k_state == 0:
+        out = rec[0].astype(np.float64)
     else:
-        d_states[0] = d_states[0] + dy
-        dh_out = None
-
-    out = np.empty((steps, batch, h), dtype=np.float64)
-    if k_state == 1:
-        o_gate = _lstm_output_gate(layer, x, hs[0], lengths)
-    dxp = np.empty((batch, gh), dtype=layer.dtype)          # scratch: dXP[t], dHP[t]
-    dhp = np.empty_like(dxp) if cell.separate_recurrent_grad else dxp
-    for t in range(steps - 1, -1, -1):
-        if dh_out is not None:
-            d_states[0] = d_states[0] + dh_out[t]
-        if k_state == 0:
-            out[t] = d_states[0]                             # ∂L/∂h_t, all paths summed
-        else:  # LSTM c_t: the runner carries δc_t from step t+1; add the path through h_t = o∘tanh(c_t)
-            tc = np.tanh(hs[1][t + 1].astype(np.float64))
-            out[t] = d_states[1] + d_states[0] * o_gate[t] * (1 - tc * tc)
-        prev = tuple(hs[k][t] for k in range(n_states))
-        if m_tm is None:
-            d_states = list(cell.step_backward(t, tuple(d_states), prev, p, c["cell"], dxp, dhp))
-        else:
-            m = m_tm[t]
-            d_new = tuple(d * m for d in d_states)
-            d_prev = cell.step_backward(t, d_new, prev, p, c["cell"], dxp, dhp)
-            d_states = [dp + d * (1 - m) for dp, d in zip(d_prev, d_states)]
-        d_states = [np.array(d, copy=True) for d in d_states]  # cells may return scratch views
-    if m_tm is not None:
-        out[m_tm[:, :, 0] == 0] = np.nan
+        h = layer.hidden_size
+        o, tc = c["cell"]["gates"][:, :, 3 * h:], c["cell"]["tc"]
+        out = (rec[1] + rec[0] * o * (1 - tc * tc)).astype(np.float64)
+    if c["m_tm"] is not None:
+        out[c["m_tm"][:, :, 0] == 0] = np.nan
     return out
-
-
-def _lstm_output_gate(layer, x: np.ndarray, h: np.ndarray, lengths) -> np.ndarray:
-    """``o_t = σ(x_t·W_ioᵀ + b_io + h_{t-1}·W_hoᵀ + b_ho)`` for every step, time-major ``(T, B, H)``.
-
-    Recomputed from the parameters (PyTorch gate order i, f, g, o) and the stored states ``h``
-    (``h[t]`` enters step t), so it does not depend on how the cell lays out its cache.
-    """
-    from .layers.recurrent import reverse_valid
-    H, p = layer.hidden_size, layer.params
-    x = np.asarray(x, dtype=np.float64)
-    if layer.go_backwards:
-        x = reverse_valid(x, lengths)
-    a = x.transpose(1, 0, 2) @ p["weight_ih"][3 * H:].T.astype(np.float64)
-    a += h[:-1].astype(np.float64) @ p["weight_hh"][3 * H:].T.astype(np.float64)
-    if layer.use_bias:
-        a += p["bias_ih"][3 * H:] + p["bias_hh"][3 * H:]
-    return 1.0 / (1.0 + np.exp(-a))
 
 
 def gradient_norms(model, x: Any, y: Any, mask: Any = None, *, reduce: str = "mean",

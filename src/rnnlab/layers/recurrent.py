@@ -106,6 +106,10 @@ class Recurrent(Layer):
         self.go_backwards = bool(go_backwards)
         self.stateful = bool(stateful)
         self.final_state: tuple[np.ndarray, ...] | None = None
+        #: set True to keep ∂L/∂state_t of every step in ``state_grads`` (time-major, one array
+        #: per state) during backward — what :func:`rnnlab.gradflow.gradient_norms` reads.
+        self.record_state_grads = False
+        self.state_grads: list[np.ndarray] | None = None
         self.d_initial_state: tuple[np.ndarray, ...] | None = None
         self._carry: tuple[np.ndarray, ...] | None = None
         self._cache: dict[str, Any] | None = None
@@ -324,10 +328,15 @@ class Recurrent(Layer):
         gh = cell.gates * self.hidden_size
         dxp, dhp = bufs["dxp"], bufs["dhp"]
         step = cell.step_backward
+        record = [np.empty((steps, batch, self.hidden_size), self.dtype) for _ in hs] \
+            if self.record_state_grads else None
         for t in range(steps - 1, -1, -1):
             prev, dxp_t, dhp_t = bufs["bwd_views"][t]
             if dh_out is not None:
                 np.add(d_states[0], dh_out[t], out=d_states[0])   # in place (the cell's array)
+            if record is not None:                                # ∂L/∂state_t, for rnnlab.gradflow
+                for k, d in enumerate(d_states):
+                    record[k][t] = d
             if m_tm is None:
                 d_states = step(t, d_states, prev, p, cache, dxp_t, dhp_t)
             else:  # a frozen step passes its gradient straight to the previous state
@@ -336,6 +345,7 @@ class Recurrent(Layer):
                 d_prev = step(t, tuple(d * m for d in d_states), prev, p, cache, dxp_t, dhp_t)
                 d_states = [dp + kp for dp, kp in zip(d_prev, keep)]
         self.d_initial_state = tuple(np.array(d, copy=True) for d in d_states)
+        self.state_grads = record
 
         # 4. weight gradients, one product each over all steps: dXPᵀ·[X, 1] = [d weight_ih, d b]
         dxp2 = dxp.reshape(steps * batch, gh)
