@@ -46,6 +46,7 @@ def _run(tmp_path, name):
     return out, json.loads((out / "metrics.json").read_text())
 
 
+@pytest.mark.slow
 def test_short_run_writes_the_run_folder(tmp_path, monkeypatch):
     use_real_data(monkeypatch, tmp_path, *MNIST_FILES)
     out, doc = _run(tmp_path, "a")

@@ -76,6 +76,7 @@ def test_matched_hidden_gives_equal_parameter_counts():
     assert h2 < 64 and abs(p2 - p1) / p1 < 0.03
 
 
+@pytest.mark.slow
 def test_japanese_vowels_short_run(jv, tmp_path):
     out = tmp_path / "jv"
     rc = main(["run", "ucr", "--dataset", "JapaneseVowels", "--epochs", "12", "--hidden", "32", "--no-refit",
@@ -99,6 +100,7 @@ def test_japanese_vowels_short_run(jv, tmp_path):
     assert acc == pytest.approx(m["test_accuracy"], abs=1 / 370)
 
 
+@pytest.mark.slow
 def test_compare_depth_reports_both(jv, tmp_path):
     out = tmp_path / "depth"
     rc = main(["run", "ucr", "--dataset", "JapaneseVowels", "--compare-depth", "--epochs", "3", "--hidden", "32",

@@ -45,27 +45,31 @@ REFERENCE = {
     "birnn": {"hidden": "20+20", "test_accuracy": 0.958},
 }
 #: model name -> cell, bidirectional, and the defaults of the options left unset on the command line
-#: (hidden units per direction, maximum epochs, Adam learning rate, early-stopping patience).
+#: (hidden units per direction, maximum epochs, Adam learning rate, early-stopping patience, batch size,
+#: dropout before the output layer).
 MODELS: dict[str, dict] = {
-    "rnn":    dict(cell="rnn", bidirectional=False, hidden=32, epochs=150, lr=5e-3, patience=20),
-    "birnn":  dict(cell="rnn", bidirectional=True, hidden=20, epochs=150, lr=5e-3, patience=20),
-    "lstm":   dict(cell="lstm", bidirectional=False, hidden=128, epochs=15, lr=2e-3, patience=4),
-    "bilstm": dict(cell="lstm", bidirectional=True, hidden=128, epochs=15, lr=2e-3, patience=4),
-    "gru":    dict(cell="gru", bidirectional=False, hidden=128, epochs=15, lr=2e-3, patience=4),
-    "bigru":  dict(cell="gru", bidirectional=True, hidden=64, epochs=15, lr=2e-3, patience=4),
+    "rnn":    dict(cell="rnn", bidirectional=False, hidden=32, epochs=150, lr=5e-3, patience=20, batch_size=128, dropout=0.0),
+    "birnn":  dict(cell="rnn", bidirectional=True, hidden=20, epochs=150, lr=5e-3, patience=20, batch_size=128, dropout=0.0),
+    "lstm":   dict(cell="lstm", bidirectional=False, hidden=128, epochs=15, lr=2e-3, patience=4, batch_size=64, dropout=0.0),
+    "bilstm": dict(cell="lstm", bidirectional=True, hidden=128, epochs=15, lr=2e-3, patience=4, batch_size=128, dropout=0.0),
+    "gru":    dict(cell="gru", bidirectional=False, hidden=128, epochs=15, lr=2e-3, patience=4, batch_size=64, dropout=0.0),
+    "bigru":  dict(cell="gru", bidirectional=True, hidden=64, epochs=15, lr=2e-3, patience=4, batch_size=128, dropout=0.0),
 }
-PER_MODEL = ("hidden", "epochs", "lr", "patience")
+PER_MODEL = ("hidden", "epochs", "lr", "patience", "dropout", "batch_size")
 N_TRAIN_FULL = 60_000
 N_VAL = 5_000
 CLASSES = [str(d) for d in range(10)]
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    add_common_arguments(p, epochs=0, batch_size=128, lr=0.0, hidden=0)
+    add_common_arguments(p, epochs=0, batch_size=0, lr=0.0, hidden=0)
     p.add_argument("--patience", type=int, default=None)
+    p.add_argument("--dropout", type=float, default=None)
     what = {"hidden": "hidden units per direction", "epochs": "maximum training epochs",
             "lr": "Adam learning rate at the first epoch", "patience": "early stopping: epochs without a "
-                                                                        "better validation accuracy"}
+                                                                        "better validation accuracy",
+            "dropout": "dropout rate on the final state, before the output layer",
+            "batch_size": "mini-batch size"}
     for action in p._actions:  # per-model defaults
         if action.dest in PER_MODEL:
             action.default = None
@@ -73,6 +77,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                            + ", ".join(f"{m} {d[action.dest]:g}" for m, d in MODELS.items()) + ")")
     p.add_argument("--model", choices=sorted(MODELS), default="lstm",
                    help="rnn | birnn (the reference's two) | lstm | bilstm | gru | bigru (default lstm)")
+    p.add_argument("--init", choices=sorted(INITS), default="torch",
+                   help="weight initialisation: torch (U(±1/sqrt(H)) everywhere) or keras (Glorot input "
+                        "weights, orthogonal recurrent weights, zero biases) (default torch)")
     p.add_argument("--clipnorm", type=float, default=5.0, help="global gradient-norm clipping (default 5)")
     p.add_argument("--lr-final", type=float, default=0.05,
                    help="the learning rate decays exponentially, by the same factor each epoch, from --lr to "
@@ -118,18 +125,30 @@ def load_data(limit: int | None = None):
 
 
 # ----------------------------------------------------------------------------- model
-def build_model(model: str, hidden: int | None = None, seed: int = 0) -> Sequential:
-    """The network for ``--model``: one (bi)recurrent layer, then Dense(10) on its last state."""
+#: ``--init``: PyTorch's default (every weight and bias U(±1/√H)) or Keras's (Glorot-uniform input
+#: weights, orthogonal recurrent weights, zero biases).
+INITS = {"torch": {}, "keras": {"kernel_init": "xavier", "recurrent_init": "orthogonal", "bias_init": "zeros"}}
+
+
+def build_model(model: str, hidden: int | None = None, seed: int = 0, dropout: float = 0.0,
+                init: str = "torch") -> Sequential:
+    """The network for ``--model``: one (bi)recurrent layer, [Dropout,] Dense(10) on its last state."""
     if model not in MODELS:
         raise InputError(f"model: expected one of {sorted(MODELS)}, got {model!r}")
     cell, bidirectional = MODELS[model]["cell"], MODELS[model]["bidirectional"]
     hidden = MODELS[model]["hidden"] if hidden is None else int(hidden)
-    kw = {"forget_bias": 1.0} if cell == "lstm" else {}
+    if init not in INITS:
+        raise InputError(f"init: expected one of {sorted(INITS)}, got {init!r}")
+    kw = {**INITS[init], **({"forget_bias": 1.0} if cell == "lstm" else {})}
     layer = make_recurrent(cell, hidden, **kw)
     if bidirectional:
         from ..layers.bidirectional import Bidirectional
         layer = Bidirectional(layer, merge="concat")
-    return Sequential([layer, Dense(10)], input_size=28, seed=seed)
+    layers = [layer]
+    if dropout > 0:
+        from ..layers.dropout import Dropout
+        layers.append(Dropout(dropout, seed=seed + 1))
+    return Sequential([*layers, Dense(10)], input_size=28, seed=seed)
 
 
 def blas_threads(n: int):
@@ -156,7 +175,7 @@ def _run(args: argparse.Namespace) -> dict:
     hidden, bidirectional = args.hidden, spec["bidirectional"]
     if not 0 < args.lr_final <= 1:
         raise InputError(f"--lr-final: expected a fraction in (0, 1], got {args.lr_final}")
-    model = build_model(args.model, hidden, args.seed)
+    model = build_model(args.model, hidden, args.seed, args.dropout, args.init)
     # lr(epoch) = lr * gamma^(epoch - 1): lr at the first epoch, lr * lr_final at the last
     gamma = args.lr_final ** (1.0 / max(args.epochs - 1, 1))
     schedule = {"name": "exponential", "gamma": gamma}   # ExponentialDecay: base * gamma^epoch, epoch from 1
