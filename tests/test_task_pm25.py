@@ -13,7 +13,6 @@ import pytest
 from _datadir import use_real_data
 from rnnlab.cli import build_parser, main
 from rnnlab.data import load_pm25
-from rnnlab.data.scaling import StandardScaler
 from rnnlab.errors import InputError
 from rnnlab.tasks import pm25
 
@@ -75,15 +74,8 @@ class _ZeroModel:
 
 
 # ----------------------------------------------------------------------------- real data
-def test_scaler_and_targets_only_see_training_rows(data, monkeypatch):
-    seen = []
-    orig_fit = StandardScaler.fit
-
-    def spy(self, x):
-        seen.append(np.array(x, copy=True))
-        return orig_fit(self, x)
-
-    monkeypatch.setattr(StandardScaler, "fit", spy)
+def test_scaler_and_targets_only_see_training_rows(data, scaler_fits):
+    seen = scaler_fits
     prep = pm25.prepare(data, steps=24)
     assert len(seen) == 1
     end = prep.train_rows_end

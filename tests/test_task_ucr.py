@@ -12,7 +12,6 @@ import rnnlab
 from _datadir import use_real_data
 from rnnlab.cli import main
 from rnnlab.data import load_ucr
-from rnnlab.data.scaling import StandardScaler
 from rnnlab.tasks import ucr
 
 JV = ["ucr/JapaneseVowels_TRAIN.ts", "ucr/JapaneseVowels_TEST.ts"]
@@ -41,15 +40,8 @@ def test_frame_series_groups_steps():
     assert f[0].tolist() == [0, 1, 2, 3, 4, 5] and f[2].tolist() == [12, 13, 0, 0, 0, 0]
 
 
-def test_scaler_is_fitted_on_training_rows_only(jv, monkeypatch):
-    seen = []
-    orig_fit = StandardScaler.fit
-
-    def spy(self, x):
-        seen.append(np.array(x, copy=True))
-        return orig_fit(self, x)
-
-    monkeypatch.setattr(StandardScaler, "fit", spy)
+def test_scaler_is_fitted_on_training_rows_only(jv, scaler_fits):
+    seen = scaler_fits
     data = ucr.prepare("JapaneseVowels", seed=0, val_fraction=0.2)
     train_s, train_y, _ = load_ucr("JapaneseVowels", "train")
     test_s, _, _ = load_ucr("JapaneseVowels", "test")
