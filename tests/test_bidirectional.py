@@ -9,9 +9,10 @@ import pytest
 import torch
 
 from rnnlab.diagnostics import gradcheck
-from rnnlab.errors import InputError
+from rnnlab.errors import InputError, ModelFileError
 from rnnlab.layers.base import Layer
-from rnnlab.layers.bidirectional import Bidirectional, layer_from_config
+from rnnlab.layers.bidirectional import Bidirectional
+from rnnlab.registry import layer_from_config
 from rnnlab.layers.simple_rnn import SimpleRNN
 
 MERGES = ["concat", "sum", "mul", "ave"]
@@ -109,8 +110,10 @@ def test_bad_arguments():
         Bidirectional(SimpleRNN(3, go_backwards=True))
     with pytest.raises(InputError, match="recurrent"):
         Bidirectional(object())
-    with pytest.raises(InputError, match="unknown recurrent layer"):
-        layer_from_config({"class": "Dense", "config": {}})
+    with pytest.raises(InputError, match="recurrent layer"):
+        Bidirectional({"class": "Dense", "config": {"units": 3}})
+    with pytest.raises(ModelFileError, match="unknown layer class 'Nope'"):
+        Bidirectional({"class": "Nope", "config": {}})
 
 
 def test_merge_values_from_the_two_directions():

@@ -9,7 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rnnlab.layers.bidirectional import Bidirectional, layer_from_config
+from rnnlab.layers.bidirectional import Bidirectional
+from rnnlab.registry import layer_from_config
 
 LENGTHS = [5, 2, 4, 1]
 B, T, F, H = len(LENGTHS), 5, 3, 4

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from rnnlab.layers.bidirectional import Bidirectional, layer_from_config
+from rnnlab.layers.bidirectional import Bidirectional
+from rnnlab.registry import layer_from_config
 
 TORCH = {"SimpleRNN": torch.nn.RNN, "LSTM": torch.nn.LSTM, "GRU": torch.nn.GRU}
 B, T, F, H = 3, 5, 4, 3

@@ -1,37 +1,115 @@
-"""Layer classes by name, for rebuilding a saved architecture (never pickle, never eval)."""
+"""The one registry: layer classes and model classes by name, recurrent layers by short name.
+
+Everything that needs "the list of layers" reads it here — the layer factory
+(:func:`make_recurrent`), :class:`~rnnlab.layers.Bidirectional`, the command line's ``--cell``
+choices, the benchmarks and :func:`rnnlab.load`. Nothing is rebuilt by ``eval`` or pickle: a
+saved architecture names a registered class and its constructor's keyword arguments.
+
+A class registers itself where it is defined (this module imports nothing of rnnlab's but the
+errors, so any module can use it without an import cycle)::
+
+    @register_layer(short="lstm")        # a recurrent layer: also `make_recurrent("lstm", ...)`
+    class LSTM(Recurrent): ...
+
+    @register_layer
+    class Dense(Layer): ...
+
+Model classes (subclasses of :class:`rnnlab.Model`) register automatically by class name.
+
+>>> import rnnlab
+>>> from rnnlab import registry
+>>> registry.recurrent_names()
+('rnn', 'lstm', 'gru')
+>>> type(registry.make_recurrent("gru", 8)).__name__
+'GRU'
+"""
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from typing import Any, Callable, TypeVar
 
-from .errors import ModelFileError
+from .errors import InputError, ModelFileError
 
-_LAYERS = {
-    "Dense": "rnnlab.layers.dense",
-    "SimpleRNN": "rnnlab.layers.simple_rnn",
-    "LSTM": "rnnlab.layers.lstm",
-    "GRU": "rnnlab.layers.gru",
-    "Bidirectional": "rnnlab.layers.bidirectional",
-    "Dropout": "rnnlab.layers.dropout",
-    "Embedding": "rnnlab.layers.embedding",
-}
+T = TypeVar("T", bound=type)
+
+_LAYERS: dict[str, type] = {}        # class name -> layer class
+_SHORT: dict[str, str] = {}          # short name ("lstm") -> class name ("LSTM"), recurrent layers
+_MODELS: dict[str, type] = {}        # class name -> model class
+
+
+def register_layer(cls: T | None = None, *, short: str | None = None) -> T | Callable[[T], T]:
+    """Class decorator: make a layer class loadable by name (and by ``short`` name if recurrent)."""
+    def deco(c: T) -> T:
+        _LAYERS[c.__name__] = c
+        if short is not None:
+            _SHORT[short] = c.__name__
+        return c
+    return deco(cls) if cls is not None else deco
+
+
+def register_model(cls: T) -> T:
+    """Make a model class loadable by name (:class:`rnnlab.Model` subclasses do this themselves)."""
+    _MODELS[cls.__name__] = cls
+    return cls
 
 
 def layer_class(name: str) -> type:
-    if name not in _LAYERS:
-        raise ModelFileError(f"unknown layer class {name!r}; known: {sorted(_LAYERS)}")
-    return getattr(importlib.import_module(_LAYERS[name]), name)
-
-
-def layer_from_config(spec: dict[str, Any]):
     try:
-        cls = layer_class(spec["class"])
-        return cls(**spec["config"])
-    except ModelFileError:
-        raise
-    except (KeyError, TypeError) as exc:
-        raise ModelFileError(f"bad layer entry {spec!r}: {exc}") from None
+        return _LAYERS[name]
+    except KeyError:
+        raise ModelFileError(f"unknown layer class {name!r}; known: {sorted(_LAYERS)}") from None
+
+
+def model_class(name: str) -> type:
+    try:
+        return _MODELS[name]
+    except KeyError:
+        raise ModelFileError(f"unknown model class {name!r}; known: {sorted(_MODELS)} (a model class of "
+                             "your own must be defined — imported — before rnnlab.load can rebuild it)") from None
+
+
+def layer_names() -> tuple[str, ...]:
+    return tuple(sorted(_LAYERS))
+
+
+def recurrent_names() -> tuple[str, ...]:
+    """Short names of the recurrent layers, in registration order: ``('rnn', 'lstm', 'gru')``."""
+    return tuple(_SHORT)
+
+
+def recurrent_class(short: str) -> type:
+    if short not in _SHORT:
+        raise InputError(f"cell: expected one of {recurrent_names()}, got {short!r}")
+    return _LAYERS[_SHORT[short]]
+
+
+def short_name(layer_or_class: Any) -> str:
+    """``LSTM`` (class or instance) -> ``"lstm"``."""
+    cls = layer_or_class if isinstance(layer_or_class, type) else type(layer_or_class)
+    for short, name in _SHORT.items():
+        if name == cls.__name__:
+            return short
+    raise InputError(f"{cls.__name__} is not a registered recurrent layer; known: {recurrent_names()}")
+
+
+def make_recurrent(cell: str, hidden: int, **kw: Any):
+    """A recurrent layer by short name: ``rnn`` → SimpleRNN, ``lstm`` → LSTM, ``gru`` → GRU, ..."""
+    return recurrent_class(cell)(hidden, **kw)
 
 
 def layer_to_config(layer) -> dict[str, Any]:
     return {"class": type(layer).__name__, "config": layer.get_config()}
+
+
+def layer_from_config(spec: Any, where: str = "layer config") -> Any:
+    """Rebuild a layer from ``{"class": ..., "config": {...}}``; errors name ``where`` (e.g. the file)."""
+    if not isinstance(spec, dict) or not isinstance(spec.get("class"), str) or \
+            not isinstance(spec.get("config", {}), dict):
+        raise ModelFileError(f"{where}: expected a layer entry {{'class': name, 'config': {{...}}}}, got {spec!r}")
+    try:
+        cls = layer_class(spec["class"])
+    except ModelFileError as exc:
+        raise ModelFileError(f"{where}: {exc}") from None
+    try:
+        return cls(**spec.get("config", {}))
+    except (TypeError, ValueError) as exc:
+        raise ModelFileError(f"{where}: cannot build {spec['class']} from {spec.get('config')!r}: {exc}") from None

@@ -27,7 +27,7 @@ from . import losses, optim
 from .errors import InputError
 from .layers.dense import Dense
 from .layers.embedding import Embedding
-from .layers.factory import make_recurrent as _recurrent
+from .registry import make_recurrent as _recurrent
 from .validation import check_mask
 
 STRUCTURES = ("context", "state")

@@ -1,12 +1,16 @@
-"""Sequence layers: the recurrent runner and its cells, Bidirectional, Dense, Dropout, Embedding."""
+"""Sequence layers: the recurrent runner and its cells, Bidirectional, Dense, Dropout, Embedding.
+
+Each layer class registers itself in :mod:`rnnlab.registry` where it is defined; the recurrent
+ones are imported first so that the registry lists their short names as ``rnn, lstm, gru``.
+"""
+from .simple_rnn import SimpleRNN  # isort: skip  (registration order = the CLI's --cell order)
+from .lstm import LSTM  # isort: skip
+from .gru import GRU  # isort: skip
 from .base import Layer
 from .bidirectional import Bidirectional
 from .dense import Dense
 from .dropout import Dropout
 from .embedding import Embedding
-from .gru import GRU
-from .lstm import LSTM
 from .recurrent import Recurrent
-from .simple_rnn import SimpleRNN
 
 __all__ = ["Layer", "Dense", "Recurrent", "SimpleRNN", "LSTM", "GRU", "Bidirectional", "Dropout", "Embedding"]

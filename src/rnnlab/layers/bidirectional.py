@@ -40,35 +40,21 @@ Each ``*_states`` is the wrapped layer's state tuple: ``(h,)`` or ``(h, c)`` for
 """
 from __future__ import annotations
 
-import importlib
 from typing import Any, Sequence
 
 import numpy as np
 
+from ..registry import layer_from_config, register_layer
 from ..errors import InputError
 from .base import Layer
 from .recurrent import Recurrent
 
 MERGES = ("concat", "sum", "mul", "ave")
 
-#: Recurrent layer classes ``layer_from_config`` may rebuild: name -> module (imported lazily).
-_RECURRENT_MODULES = {"SimpleRNN": ".simple_rnn", "LSTM": ".lstm", "GRU": ".gru"}
-
 States = Sequence[np.ndarray] | np.ndarray | None
 
 
-def layer_from_config(d: dict[str, Any]) -> Recurrent:
-    """Rebuild a recurrent layer from ``{"class": "LSTM", "config": {...}}``."""
-    if not isinstance(d, dict) or "class" not in d:
-        raise InputError(f"layer config: expected a dict with 'class' and 'config', got {d!r}")
-    cls_name = d["class"]
-    if cls_name not in _RECURRENT_MODULES:
-        raise InputError(f"layer config: unknown recurrent layer class {cls_name!r}; "
-                         f"expected one of {sorted(_RECURRENT_MODULES)}")
-    module = importlib.import_module(_RECURRENT_MODULES[cls_name], __package__)
-    return getattr(module, cls_name)(**d.get("config", {}))
-
-
+@register_layer
 class Bidirectional(Layer):
     """Wrap a recurrent layer (``SimpleRNN``, ``LSTM``, ``GRU``) to read the sequence both ways.
 
@@ -83,7 +69,7 @@ class Bidirectional(Layer):
     def __init__(self, layer: Recurrent | dict[str, Any], merge: str = "concat", name: str | None = None) -> None:
         super().__init__(name)
         if isinstance(layer, dict):
-            layer = layer_from_config(layer)
+            layer = layer_from_config(layer, "Bidirectional layer")
         if not isinstance(layer, Recurrent):
             raise InputError(f"Bidirectional: expected a recurrent layer (SimpleRNN, LSTM, GRU), got {type(layer).__name__}")
         if layer.go_backwards:

@@ -14,11 +14,13 @@ from typing import Any
 
 import numpy as np
 
+from ..registry import register_layer
 from .. import init as initializers
 from ..errors import InputError
 from .base import Layer
 
 
+@register_layer
 class Dense(Layer):
     def __init__(self, units: int, *, use_bias: bool = True, kernel_init: str = "uniform",
                  bias_init: str = "uniform", name: str | None = None) -> None:

@@ -26,10 +26,12 @@ from typing import Any
 
 import numpy as np
 
+from ..registry import register_layer
 from ..errors import InputError
 from .base import Layer
 
 
+@register_layer
 class Dropout(Layer):
     """Inverted dropout. Args: ``rate`` in [0, 1): the probability to drop a unit;
     ``per_sequence``: share the mask across time steps; ``seed``: int, Generator or None."""

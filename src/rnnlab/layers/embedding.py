@@ -21,11 +21,13 @@ from typing import Any
 
 import numpy as np
 
+from ..registry import register_layer
 from .. import init as initializers
 from ..errors import InputError
 from .base import Layer
 
 
+@register_layer
 class Embedding(Layer):
     """Args: ``vocab_size`` ids ``0 … vocab_size-1``; ``dim`` vector size; ``init`` initializer
     name (default ``normal:1.0``, PyTorch's N(0, 1))."""

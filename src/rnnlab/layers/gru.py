@@ -23,10 +23,12 @@ lecture's (Cho et al. 2014), ``n = tanh(W_in x + b_in + W_hn (r ⊙ h) + b_hn)``
 """
 from __future__ import annotations
 
+from ..registry import register_layer
 from ..cells.gru import GRUCell
 from .recurrent import Recurrent
 
 
+@register_layer(short="gru")
 class GRU(Recurrent):
     def __init__(self, hidden_size: int, *, reset_after: bool = True, return_sequences: bool = False,
                  use_bias: bool = True, kernel_init: str = "uniform", recurrent_init: str = "uniform",

@@ -30,11 +30,13 @@ from typing import Any
 
 import numpy as np
 
+from ..registry import register_layer
 from ..cells.lstm import LSTMCell
 from ..errors import InputError
 from .recurrent import Recurrent
 
 
+@register_layer(short="lstm")
 class LSTM(Recurrent):
     def __init__(self, hidden_size: int, *, return_sequences: bool = False, use_bias: bool = True,
                  kernel_init: str = "uniform", recurrent_init: str = "uniform", bias_init: str = "uniform",

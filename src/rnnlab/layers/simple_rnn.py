@@ -17,10 +17,12 @@ Parameters (PyTorch's ``nn.RNN`` names and shapes, so a state dict moves unchang
 """
 from __future__ import annotations
 
+from ..registry import register_layer
 from ..cells.simple import SimpleRNNCell
 from .recurrent import Recurrent
 
 
+@register_layer(short="rnn")
 class SimpleRNN(Recurrent):
     def __init__(self, hidden_size: int, activation: str = "tanh", *, return_sequences: bool = False,
                  use_bias: bool = True, kernel_init: str = "uniform", recurrent_init: str = "uniform",

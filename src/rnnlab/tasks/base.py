@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from ..io import atomic_write_text
-from ..layers.factory import make_recurrent  # noqa: F401  (re-exported for the task modules)
+from ..registry import make_recurrent  # noqa: F401  (re-exported for the task modules)
 
 
 def add_common_arguments(p: argparse.ArgumentParser, *, epochs: int, batch_size: int, lr: float,
