@@ -24,3 +24,19 @@ class TrainingError(RnnlabError, FloatingPointError):
 
 class DataNotFoundError(RnnlabError, FileNotFoundError):
     """A data set could not be found locally and could not be downloaded."""
+
+
+class CheckpointError(ModelFileError):
+    """A training checkpoint that is missing, truncated, tampered with or does not fit the model."""
+
+
+class TrainingInterrupted(RnnlabError):
+    """Training stopped at a batch boundary on SIGINT (Ctrl-C) or SIGTERM, after writing a checkpoint.
+
+    ``exit_code`` is what a command line should exit with (130 for SIGINT, 143 for SIGTERM);
+    ``checkpoint`` is the checkpoint file written (None when ``fit`` had no ``checkpoint_dir``).
+    """
+
+    def __init__(self, message: str, *, signal_name: str, exit_code: int, checkpoint=None) -> None:
+        super().__init__(message)
+        self.signal_name, self.exit_code, self.checkpoint = signal_name, exit_code, checkpoint
