@@ -7,25 +7,27 @@ from typing import Sequence
 import numpy as np
 
 
-def _plt():
+def pyplot():
+    """``matplotlib.pyplot`` on the Agg backend (no screen needed)."""
     import matplotlib
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
     return plt
 
 
-def _save(fig, path) -> None:
-    from .io import atomic_write_bytes
+def save_figure(fig, path: str | os.PathLike, dpi: int = 110) -> None:
+    """Write ``fig`` as a PNG atomically (temporary file + rename) and close it."""
     import io
+    from .fileio import atomic_write_bytes
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
     atomic_write_bytes(path, buf.getvalue())
-    _plt().close(fig)
+    pyplot().close(fig)
 
 
 def plot_history(history, path: str | os.PathLike, title: str = "") -> None:
     """Loss (left) and each metric (right), train and validation, per epoch."""
-    plt = _plt()
+    plt = pyplot()
     h = history.history
     metrics = [k for k in h if not k.startswith("val_") and k not in ("loss", "lr", "time")]
     ncols = 1 + (1 if metrics else 0)
@@ -43,20 +45,20 @@ def plot_history(history, path: str | os.PathLike, title: str = "") -> None:
             if f"val_{m}" in h:
                 ax.plot(history.epochs, h[f"val_{m}"], "--", label=f"validation {m}")
         ax.set_xlabel("epoch"); ax.legend(); ax.grid(alpha=.3); ax.set_title("metrics")
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def plot_series(path, series: dict[str, np.ndarray], title: str, xlabel: str = "step", ylabel: str = "") -> None:
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(10, 3.8))
     for name, values in series.items():
         ax.plot(values, label=name, lw=1.2)
     ax.set_title(title); ax.set_xlabel(xlabel); ax.set_ylabel(ylabel); ax.legend(); ax.grid(alpha=.3)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def plot_confusion(path, matrix: np.ndarray, class_names: Sequence[str], title: str = "confusion matrix") -> None:
-    plt = _plt()
+    plt = pyplot()
     k = len(class_names)
     fig, ax = plt.subplots(figsize=(1.0 + 0.55 * k, 0.8 + 0.55 * k))
     ax.imshow(matrix, cmap="Blues")
@@ -66,12 +68,12 @@ def plot_confusion(path, matrix: np.ndarray, class_names: Sequence[str], title: 
                     color="white" if matrix[i, j] > matrix.max() / 2 else "black")
     ax.set_xticks(range(k), class_names, rotation=45, ha="right"); ax.set_yticks(range(k), class_names)
     ax.set_xlabel("predicted"); ax.set_ylabel("true"); ax.set_title(title)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def plot_lines(path, x, ys: dict[str, np.ndarray], title: str, xlabel: str, ylabel: str,
                logy: bool = False, chance: float | None = None) -> None:
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.5, 4))
     for name, y in ys.items():
         ax.plot(x, y, "o-", label=name)
@@ -80,4 +82,4 @@ def plot_lines(path, x, ys: dict[str, np.ndarray], title: str, xlabel: str, ylab
     if logy:
         ax.set_yscale("log")
     ax.set_title(title); ax.set_xlabel(xlabel); ax.set_ylabel(ylabel); ax.legend(); ax.grid(alpha=.3)
-    _save(fig, path)
+    save_figure(fig, path)

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from ..io import atomic_write_text
+from ..fileio import atomic_write_text
 from ..registry import make_recurrent  # noqa: F401  (re-exported for the task modules)
 
 

@@ -479,8 +479,8 @@ _COLORS = {"rnn": "tab:red", "lstm": "tab:blue", "gru": "tab:green"}
 
 
 def _plot_grad_norms(path, results: dict[str, dict], steps: int) -> None:
-    from ..viz import _plt, _save
-    plt = _plt()
+    from ..viz import pyplot, save_figure
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7.5, 4.5))
     t = np.arange(steps)
     for cell, r in results.items():
@@ -494,12 +494,12 @@ def _plot_grad_norms(path, results: dict[str, dict], steps: int) -> None:
     ax.set_title(f"gradient reaching each step, T = {steps}: the lecture's Π diag(f'(z_i))·W")
     ax.grid(alpha=.3, which="both")
     ax.legend(fontsize=8)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def _plot_sweep(path, results, cells, steps_list, args) -> None:
-    from ..viz import _plt, _save
-    plt = _plt()
+    from ..viz import pyplot, save_figure
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.3))
     for c in cells:
         ax.plot(steps_list, [results[(c, t)]["test_accuracy"] for t in steps_list], "o-",
@@ -514,12 +514,12 @@ def _plot_sweep(path, results, cells, steps_list, args) -> None:
     ax.set_title(f"remember the first symbol: at most {args.epochs * args.batches_per_epoch} updates per run")
     ax.grid(alpha=.3)
     ax.legend()
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def _plot_exploding(path, ex: dict) -> None:
-    from ..viz import _plt, _save
-    plt = _plt()
+    from ..viz import pyplot, save_figure
+    plt = pyplot()
     fig, axes = plt.subplots(1, 3, figsize=(18, 4.5))
     ax = axes[0]
     for k, g in ex["norms"].items():
@@ -554,4 +554,4 @@ def _plot_exploding(path, ex: dict) -> None:
     ax.set_title("recurrent weights")
     ax.grid(alpha=.3, which="both")
     ax.legend(fontsize=8)
-    _save(fig, path)
+    save_figure(fig, path)

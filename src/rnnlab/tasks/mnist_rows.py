@@ -243,8 +243,8 @@ def _run(args: argparse.Namespace) -> dict:
 
 def _plot_errors(path, x_test: np.ndarray, y_test: np.ndarray, pred: np.ndarray, k: int = 24) -> None:
     """The first ``k`` misclassified test digits, titled 'true→predicted'."""
-    from ..viz import _plt, _save
-    plt = _plt()
+    from ..viz import pyplot, save_figure
+    plt = pyplot()
     wrong = np.flatnonzero(pred != y_test)[:k]
     cols = 8
     rows = max(1, int(np.ceil(len(wrong) / cols)))
@@ -256,4 +256,4 @@ def _plot_errors(path, x_test: np.ndarray, y_test: np.ndarray, pred: np.ndarray,
         ax.set_title(f"{y_test[i]}→{pred[i]}", fontsize=9)
     fig.suptitle(f"misclassified test digits (first {len(wrong)} of {int(np.sum(pred != y_test))}): true→predicted",
                  fontsize=10)
-    _save(fig, path)
+    save_figure(fig, path)

@@ -26,7 +26,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
-from ..io import atomic_write_text
+from ..fileio import atomic_write_text
 from .base import say
 
 # name, overrides, label; longest first so parallel workers finish together

@@ -108,8 +108,8 @@ def run(args: argparse.Namespace) -> dict:
 
 
 def _plot_example(path, x, p, y, a, b) -> None:
-    from ..viz import _plt, _save
-    plt = _plt()
+    from ..viz import pyplot, save_figure
+    plt = pyplot()
     bits = len(p)
     fig, ax = plt.subplots(figsize=(7, 2.8))
     grid = np.stack([x[::-1, 0], x[::-1, 1], p[::-1], y[::-1]])
@@ -122,4 +122,4 @@ def _plot_example(path, x, p, y, a, b) -> None:
     ax.set_yticks(range(4), [f"a = {a}", f"b = {b}", "P(bit = 1)", f"a - b = {a - b}"])
     ax.set_xticks(range(bits), [f"bit {bits - 1 - j}" for j in range(bits)], fontsize=7)
     ax.set_title("binary subtraction, most significant bit left (the network reads right to left)")
-    _save(fig, path)
+    save_figure(fig, path)

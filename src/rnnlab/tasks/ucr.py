@@ -412,7 +412,7 @@ def _run(args: argparse.Namespace) -> dict:
 
 
 def _write_summary(base: Path, docs: dict[str, dict]) -> None:
-    from ..io import atomic_write_text
+    from ..fileio import atomic_write_text
     cols = ["1nn_ed", "1nn_dtw", "fcn", "resnet", "twiesn", "mlp"]
     lines = ["| dataset | ours (test acc.) | majority | " + " | ".join(cols) + " |",
              "|---|---:|---:|" + "---:|" * len(cols)]
