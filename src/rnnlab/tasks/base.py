@@ -13,6 +13,7 @@ A run folder holds:
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import platform
@@ -61,6 +62,8 @@ class RunFolder:
         self.task = task
         self.path = Path(out) if out is not None else Path("runs") / task
         self.path.mkdir(parents=True, exist_ok=True)
+        if dataclasses.is_dataclass(args):
+            args = dataclasses.asdict(args)
         self.hyper = {k: v for k, v in (vars(args) if not isinstance(args, dict) else args).items()
                       if k not in ("func", "out", "quiet", "task")}
         self.t0 = time.perf_counter()
@@ -98,3 +101,37 @@ def say(args, *lines: str) -> None:
     if not getattr(args, "quiet", False):
         for line in lines:
             print(line)
+
+
+class RunContext:
+    """What a task's ``run(config, ctx)`` gets besides its config: the run folder and how to train.
+
+    ``ctx.fit_options()`` are the keyword arguments for the task's main ``model.fit`` call
+    (progress, checkpoint folder inside the run folder, checkpoint interval, resume).
+    """
+
+    def __init__(self, folder: "RunFolder", *, quiet: bool = False, resume: bool = False,
+                 checkpoint_every: int | None = None) -> None:
+        self.folder, self.quiet, self.resume = folder, bool(quiet), bool(resume)
+        self.checkpoint_every = checkpoint_every
+
+    @classmethod
+    def for_folder(cls, task: str, path, config, **kw: Any) -> "RunContext":
+        return cls(RunFolder(task, path, config), **kw)
+
+    @property
+    def verbose(self) -> int:
+        return 0 if self.quiet else 1
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        return self.folder.path / "checkpoint"
+
+    def fit_options(self) -> dict[str, Any]:
+        return {"verbose": self.verbose, "checkpoint_dir": self.checkpoint_dir,
+                "checkpoint_every": self.checkpoint_every, "resume": self.resume}
+
+    def say(self, *lines: str) -> None:
+        if not self.quiet:
+            for line in lines:
+                print(line)
