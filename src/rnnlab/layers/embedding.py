@@ -33,6 +33,8 @@ class Embedding(Layer):
     name (default ``normal:1.0``, PyTorch's N(0, 1))."""
 
     keeps_time = True
+    #: reads integer token ids (batch, time) instead of float features
+    takes_ids = True
 
     def __init__(self, vocab_size: int, dim: int, *, init: str = "normal:1.0", name: str | None = None) -> None:
         super().__init__(name)
