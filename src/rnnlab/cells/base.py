@@ -1,8 +1,16 @@
 """The cell contract: one time step of a recurrent cell on a whole batch, forward and backward.
 
-A cell holds no parameters of its own: the :class:`~rnnlab.layers.recurrent.Recurrent` runner
-owns them (PyTorch's names ``weight_ih (G·H, in)``, ``weight_hh (G·H, H)``, ``bias_ih (G·H,)``,
-``bias_hh (G·H,)``, with ``G`` fused gate blocks) and passes them in. The runner
+A cell holds no parameter values of its own but **declares** them: :meth:`Cell.param_specs`
+names each parameter, its shape and which of the layer's initializers (``kernel_init``,
+``recurrent_init``, ``bias_init``) draws it, in creation order; the
+:class:`~rnnlab.layers.recurrent.Recurrent` runner creates them from that list and passes them
+in. The default is PyTorch's layout, ``weight_ih (G·H, F)``, ``weight_hh (G·H, H)``,
+``bias_ih (G·H,)``, ``bias_hh (G·H,)``, with ``G`` fused gate blocks named by
+:attr:`Cell.gate_names` (block k = rows :meth:`Cell.gate_slice` ``(name)``). The runner needs
+``weight_ih (G·H, F)`` and, with biases, ``bias_ih``/``bias_hh (G·H,)``; ``weight_hh`` is the
+cell's alone (a cell with a diagonal recurrence declares it ``(H,)``, see
+:mod:`rnnlab.cells.indrnn`), used through three hooks: :meth:`Cell.step_params` (per forward),
+the cell's own steps, and :meth:`Cell.weight_hh_grad`. The runner
 
 1. computes the input projections of **all** steps in one matrix product,
    ``XP = X·weight_ihᵀ + bias_ih`` (time-major, ``(T, B, G·H)``), and adds into it the blocks of
@@ -34,16 +42,44 @@ formulas on the same buffers; ``tests/test_fast_path.py`` checks them equal.
 """
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar, Sequence
 
 import numpy as np
 
+from ..errors import InputError
 from . import _kernels
+
+#: Initializer roles a parameter can take: which of the layer's ``kernel_init``,
+#: ``recurrent_init``, ``bias_init`` draws it.
+ROLES = ("kernel", "recurrent", "bias")
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """One parameter a cell declares: its name, shape and initializer role.
+
+    ``fan_in`` / ``fan_out`` are what the initializer is told (Glorot's bounds read them); every
+    initializer is also told ``hidden = H`` (PyTorch's ±1/√H, orthogonal H×H blocks).
+    """
+
+    name: str
+    shape: tuple[int, ...]
+    role: str
+    fan_in: int
+    fan_out: int
+
+    def __post_init__(self) -> None:
+        if self.role not in ROLES:
+            raise InputError(f"parameter {self.name!r}: role must be one of {ROLES}, got {self.role!r}")
 
 
 class Cell:
-    #: Number of fused gate blocks G: parameter matrices have G·H rows.
-    gates: int = 1
+    #: Names of the fused gate blocks, in their order along the G·H axis (G = len(gate_names)).
+    gate_names: ClassVar[tuple[str, ...]] = ("h",)
+    #: Chrono initialisation (:func:`rnnlab.init.chrono_init`): gate name -> sign (+1 or -1) of
+    #: the bias ``log U(1, T-1)`` it receives. Empty: the cell has no gate to initialise.
+    chrono_gates: ClassVar[dict[str, int]] = {}
     #: Names of the states, hidden state first.
     state_names: tuple[str, ...] = ("h",)
     #: True when dHP differs from dXP (GRU): the runner then keeps a separate buffer.
@@ -53,6 +89,48 @@ class Cell:
 
     def __init__(self, hidden_size: int) -> None:
         self.hidden_size = int(hidden_size)
+
+    # -- declaration ------------------------------------------------------------------------
+    @property
+    def gates(self) -> int:
+        """Number of fused gate blocks G: the input projection has G·H columns."""
+        return len(self.gate_names)
+
+    def gate_slice(self, name: str) -> slice:
+        """Rows of gate block ``name`` along the fused G·H axis (``bias_ih[cell.gate_slice("f")]``)."""
+        if name not in self.gate_names:
+            raise InputError(f"gate {name!r}: {type(self).__name__} has the gates {self.gate_names}")
+        k, h = self.gate_names.index(name), self.hidden_size
+        return slice(k * h, (k + 1) * h)
+
+    def param_specs(self, input_size: int, use_bias: bool = True) -> tuple[ParamSpec, ...]:
+        """The parameters the runner creates, in creation order (= the order of random draws).
+
+        Default: PyTorch's ``weight_ih (G·H, F)``, ``weight_hh (G·H, H)`` and, with ``use_bias``,
+        ``bias_ih (G·H,)``, ``bias_hh (G·H,)``.
+        """
+        h = self.hidden_size
+        gh = self.gates * h
+        specs = [ParamSpec("weight_ih", (gh, input_size), "kernel", input_size, h),
+                 ParamSpec("weight_hh", (gh, h), "recurrent", h, h)]
+        if use_bias:
+            specs += [ParamSpec("bias_ih", (gh,), "bias", h, h), ParamSpec("bias_hh", (gh,), "bias", h, h)]
+        return tuple(specs)
+
+    def state_grad(self, state: str, recorded: Sequence[np.ndarray], cache: dict[str, Any]) -> np.ndarray:
+        """``∂L/∂state`` after every step, ``(T, B, H)``, from the runner's recorded gradients.
+
+        The runner records, per step t, the gradient reaching each state from the steps after t
+        and from the output (``record_state_grads``). That is the whole gradient for the hidden
+        state and for any state the same step's hidden output is not computed from; a cell
+        whose hidden output reads another state of the same step (LSTM: ``h_t = o_t ⊙ tanh(c_t)``)
+        overrides this to add that path. Used by :mod:`rnnlab.gradflow`.
+        """
+        if state not in self.state_names:
+            raise InputError(f"state: expected one of {self.state_names} for {type(self).__name__}, got {state!r}")
+        return recorded[self.state_names.index(state)]
+
+    # -- the steps --------------------------------------------------------------------------
 
     def folded_bias_hh(self) -> slice:
         """Columns of ``bias_hh`` the runner may add into XP once (the cell adds the rest itself)."""
@@ -69,14 +147,25 @@ class Cell:
     def bind_states(self, cache: dict[str, np.ndarray], states: list[np.ndarray]) -> None:
         """Receive the runner's state buffers (``states[k][t + 1]`` = state k after step t)."""
 
+    def step_params(self, params: dict[str, np.ndarray], cache: dict[str, Any]) -> dict[str, np.ndarray]:
+        """The parameters :meth:`step_forward` receives, prepared once per forward.
+
+        Default: ``params`` plus ``"weight_hh_t"``, a contiguous copy of ``weight_hhᵀ`` (H, G·H)
+        kept in ``cache`` and refreshed at every forward, so that every step's product reads a
+        row-major operand (BLAS packed it faster on a loaded machine). A cell whose
+        ``weight_hh`` is not a (G·H, H) matrix overrides this (e.g. to return ``params``).
+        """
+        w_t = params["weight_hh"].T
+        buf = cache.get("weight_hh_t")
+        if buf is None or buf.shape != w_t.shape or buf.dtype != w_t.dtype:
+            buf = cache["weight_hh_t"] = np.empty(w_t.shape, dtype=w_t.dtype)
+        np.copyto(buf, w_t)
+        return {**params, "weight_hh_t": buf}
+
     @staticmethod
     def weight_hh_t(params: dict[str, np.ndarray]) -> np.ndarray:
-        """``weight_hhᵀ`` (H, G·H) for the forward product ``h_{t-1}·weight_hhᵀ``.
-
-        The runner passes a contiguous copy as ``params["weight_hh_t"]``, made once per forward,
-        so that every step's product reads a row-major operand (BLAS packed it faster on a
-        loaded machine); without it, the transposed view.
-        """
+        """``weight_hhᵀ`` (H, G·H) for the forward product ``h_{t-1}·weight_hhᵀ``: the copy
+        :meth:`step_params` made, or the transposed view when called without it."""
         w = params.get("weight_hh_t")
         return params["weight_hh"].T if w is None else w
 

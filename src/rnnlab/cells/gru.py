@@ -82,7 +82,8 @@ class GRUCell(Cell):
             ``W_hn h + b_hn``; False (the lecture, Cho et al. 2014) to ``h`` before ``W_hn``.
     """
 
-    gates = 3
+    gate_names = ("r", "z", "n")         # PyTorch's block order
+    chrono_gates = {"z": +1}             # z keeps the old state (PyTorch convention)
     state_names = ("h",)
     separate_recurrent_grad = True    # reset_after=True: dHP[n] = δa_n ∘ r  ≠  dXP[n] = δa_n
 

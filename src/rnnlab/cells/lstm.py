@@ -52,7 +52,7 @@ the readable reference — are replaced by one compiled kernel each
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -63,7 +63,8 @@ from .base import Cell
 class LSTMCell(Cell):
     """One LSTM step on a batch; states ``(h, c)``; PyTorch gate order i, f, g, o."""
 
-    gates = 4
+    gate_names = ("i", "f", "g", "o")    # PyTorch's block order; g is the lecture's c̃
+    chrono_gates = {"f": +1, "i": -1}    # forget gate open, input gate closed: remember ~T steps
     state_names = ("h", "c")
     separate_recurrent_grad = False   # dHP = dXP: every block's pre-activation is xp + hp
 
@@ -86,6 +87,14 @@ class LSTMCell(Cell):
             "tmp4": np.empty((batch, 4 * h), dtype=dtype),           # scratch (B, 4H)
         })
         return cache
+
+    def state_grad(self, state: str, recorded: Sequence[np.ndarray], cache: dict[str, Any]) -> np.ndarray:
+        """``∂L/∂c_t`` adds, to what the runner recorded, the path through ``h_t = o_t ⊙ tanh(c_t)``:
+        ``δc_t += δh_t ⊙ o_t ⊙ (1 - tanh²(c_t))``; ``∂L/∂h_t`` is the recorded one."""
+        if state != "c":
+            return super().state_grad(state, recorded, cache)
+        o, tc = cache["gates"][:, :, self.gate_slice("o")], cache["tc"]
+        return recorded[1] + recorded[0] * o * (1 - tc * tc)
 
     # -- forward ----------------------------------------------------------------------------
     def step_forward(self, t: int, xp_t: np.ndarray, states: tuple[np.ndarray, ...],

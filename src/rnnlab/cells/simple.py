@@ -39,7 +39,7 @@ ACTIVATIONS = ("tanh", "relu", "sigmoid")
 
 
 class SimpleRNNCell(Cell):
-    gates = 1
+    gate_names = ("h",)                  # one block: the pre-activation h_t
     state_names = ("h",)
 
     def __init__(self, hidden_size: int, activation: str = "tanh") -> None:

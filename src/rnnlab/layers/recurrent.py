@@ -7,7 +7,11 @@ What it does, in order (B batch, T steps, F input features, H hidden, G gate blo
 | 1 | ``XP = [X, 1]·[weight_ih, b]ᵀ = X·weight_ihᵀ + b`` for all T steps (b = ``bias_ih`` + the foldable part of ``bias_hh``) | one (T·B, F+1)×(F+1, G·H) product |
 | 2 | ``states_t = cell.step_forward(XP[t], states_{t-1})`` for t = 1…T, written straight into the state buffers | T small products + T element-wise kernels |
 | 3 | ``dstates_{t-1} = cell.step_backward(dstates_t)`` for t = T…1 | T small products + T element-wise kernels |
-| 4 | ``[d weight_ih, d b] = dXPᵀ·[X, 1]``, ``d weight_hh = dHPᵀ·H_prev``, ``dX = dXP·weight_ih`` | three products |
+| 4 | ``[d weight_ih, d b] = dXPᵀ·[X, 1]``, ``d weight_hh = dHPᵀ·H_prev`` (:meth:`Cell.weight_hh_grad`), ``dX = dXP·weight_ih`` | three products |
+
+The parameters are the ones the cell declares (:meth:`Cell.param_specs`: names, shapes,
+initializer roles, creation order); before the steps the cell prepares its per-forward operands
+(:meth:`Cell.step_params`, by default a contiguous ``weight_hhᵀ``).
 
 It also handles: initial state in and final state out (:attr:`final_state`,
 :attr:`d_initial_state`), ``return_sequences``, masks for variable-length batches (the state is
@@ -117,16 +121,13 @@ class Recurrent(Layer):
 
     # -- parameters -----------------------------------------------------------------------
     def build(self, input_size: int, rng: np.random.Generator, dtype=np.float32) -> int:
+        """Create the parameters the cell declares (:meth:`Cell.param_specs`), in its order."""
         super().build(input_size, rng, dtype)
-        gh, h = self.cell.gates * self.hidden_size, self.hidden_size
-        self.add_param("weight_ih", initializers.get(self.kernel_init)(
-            (gh, input_size), rng, self.dtype, fan_in=input_size, fan_out=h, hidden=h))
-        self.add_param("weight_hh", initializers.get(self.recurrent_init)(
-            (gh, h), rng, self.dtype, fan_in=h, fan_out=h, hidden=h))
-        if self.use_bias:
-            for name in ("bias_ih", "bias_hh"):
-                self.add_param(name, initializers.get(self.bias_init)(
-                    (gh,), rng, self.dtype, fan_in=h, fan_out=h, hidden=h))
+        h = self.hidden_size
+        init_of = {"kernel": self.kernel_init, "recurrent": self.recurrent_init, "bias": self.bias_init}
+        for spec in self.cell.param_specs(input_size, self.use_bias):
+            self.add_param(spec.name, initializers.get(init_of[spec.role])(
+                spec.shape, rng, self.dtype, fan_in=spec.fan_in, fan_out=spec.fan_out, hidden=h))
         self.output_size = h
         return h
 
@@ -180,7 +181,6 @@ class Recurrent(Layer):
             "key": key,
             "x_tm": x_tm,
             "w_aug": np.empty((gh, feat + aug), dtype=dt),
-            "w_hh_t": np.empty((h, gh), dtype=dt),
             "xp": np.empty((steps, batch, gh), dtype=dt),
             "hs": [np.empty((steps + 1 if keep[k] else 2, batch, h), dtype=dt) for k in range(n_states)],
             "cell": cell.allocate(steps if store else 1, batch, dt),
@@ -269,9 +269,8 @@ class Recurrent(Layer):
         # 2. the recurrence: the cell writes state k after step t into hs[k][t + 1]
         for k, s in enumerate(states):
             hs[k][0] = s
-        np.copyto(bufs["w_hh_t"], p["weight_hh"].T)
-        p = {**p, "weight_hh_t": bufs["w_hh_t"]}      # weight_hhᵀ, contiguous: see Cell.weight_hh_t
         step, cache = cell.step_forward, bufs["cell"]
+        p = cell.step_params(p, cache)                # e.g. weight_hhᵀ made contiguous, once
         for t, (xp_t, prev, new) in enumerate(bufs["fwd_views"]):
             step(t if store else 0, xp_t, prev, p, cache, new)   # inference: one step's scratch
             if m_tm is not None:
