@@ -47,3 +47,69 @@ def test_selectable_per_layer_and_seeded():
 def test_unknown_initializer():
     with pytest.raises(InputError, match="unknown initializer 'he'"):
         rnnlab.SimpleRNN(3, kernel_init="he")
+
+
+# -- chrono initialisation of gate biases ------------------------------------------------------
+def _built(layer, dtype=np.float32, seed=3):
+    layer.build(2, np.random.default_rng(seed), dtype)
+    return layer
+
+
+@pytest.mark.parametrize("steps, high", [(100, 99), (3, 2), (1, 2)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_chrono_lstm_forget_and_input_blocks(steps, high, dtype):
+    layer = _built(rnnlab.LSTM(6), dtype)
+    before = {k: v.copy() for k, v in layer.params.items()}
+    init.chrono_init(layer, steps, np.random.default_rng(5))
+    b = np.log(np.random.default_rng(5).uniform(1.0, high, size=6)).astype(dtype)   # the same draw
+    assert b.min() >= 0 and b.max() <= np.log(high)
+    ih, hh = layer.params["bias_ih"], layer.params["bias_hh"]
+    np.testing.assert_array_equal(ih[:6], -b)                 # i block: -b
+    np.testing.assert_array_equal(ih[6:12], b)                # f block: +b
+    assert not hh[:12].any()                                  # bias_hh of i and f: 0
+    np.testing.assert_array_equal(ih[12:], before["bias_ih"][12:])     # g, o untouched
+    np.testing.assert_array_equal(hh[12:], before["bias_hh"][12:])
+    for k in ("weight_ih", "weight_hh"):
+        np.testing.assert_array_equal(layer.params[k], before[k])
+    assert ih.dtype == dtype
+
+
+def test_chrono_gru_update_block_only():
+    layer = _built(rnnlab.GRU(4, reset_after=False))
+    before = {k: v.copy() for k, v in layer.params.items()}
+    init.chrono_init(layer, 50, np.random.default_rng(9))
+    b = np.log(np.random.default_rng(9).uniform(1.0, 49, size=4)).astype(np.float32)
+    ih, hh = layer.params["bias_ih"], layer.params["bias_hh"]
+    np.testing.assert_array_equal(ih[4:8], b)                 # z block (order r, z, n)
+    assert not hh[4:8].any()
+    for rows in (slice(0, 4), slice(8, 12)):                  # r and n untouched
+        np.testing.assert_array_equal(ih[rows], before["bias_ih"][rows])
+        np.testing.assert_array_equal(hh[rows], before["bias_hh"][rows])
+    # σ(b) = u/(1+u): the update gate starts keeping the old state for u ∈ [1, 49) steps
+    u = np.exp(ih[4:8].astype(np.float64))
+    assert np.all((u >= 1) & (u < 49))
+
+
+def test_chrono_is_driven_by_the_cell_declaration():
+    lstm, gru = rnnlab.LSTM(3).cell, rnnlab.GRU(3).cell
+    assert lstm.chrono_gates == {"f": 1, "i": -1} and lstm.gate_slice("f") == slice(3, 6)
+    assert gru.chrono_gates == {"z": 1} and gru.gate_slice("z") == slice(3, 6)
+    assert rnnlab.SimpleRNN(3).cell.chrono_gates == {}
+
+
+def test_chrono_errors_suggest_the_fix():
+    with pytest.raises(InputError, match="expected a recurrent layer with gates .*got SimpleRNN"):
+        init.chrono_init(_built(rnnlab.SimpleRNN(3)), 10, np.random.default_rng(0))
+    with pytest.raises(InputError, match="got Dense"):
+        init.chrono_init(_built(rnnlab.Dense(3)), 10, np.random.default_rng(0))
+    with pytest.raises(InputError, match="use_bias=True"):
+        init.chrono_init(_built(rnnlab.LSTM(3, use_bias=False)), 10, np.random.default_rng(0))
+    with pytest.raises(InputError, match="build the layer first"):
+        init.chrono_init(rnnlab.GRU(3), 10, np.random.default_rng(0))
+    with pytest.raises(InputError, match="positive integer"):
+        init.chrono_init(_built(rnnlab.GRU(3)), 0, np.random.default_rng(0))
+
+
+def test_orthogonal_needs_a_matrix(rng):
+    with pytest.raises(InputError, match="needs a matrix, got shape \\(5,\\)"):
+        init.orthogonal((5,), rng, np.float64, fan_in=5, fan_out=5, hidden=5)

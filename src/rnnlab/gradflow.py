@@ -60,37 +60,56 @@ def state_gradients(model, x: Any, y: Any, mask: Any = None, *, state: str = "h"
         raise RnnlabError("gradient_norms: compile the model first (its loss defines L)")
     idx = _first_recurrent(model)
     layer = model.layers[idx]
-    if state not in layer.cell.state_names or (state != "h" and type(layer.cell).__name__ != "LSTMCell"):
+    if state not in layer.cell.state_names:
         raise InputError(f"state: expected one of {layer.cell.state_names} for {type(layer).__name__}, "
                          f"got {state!r}")
-    k_state = layer.cell.state_names.index(state)
 
     # leave the model as it was: gradients of the layers we backpropagate through, stateful carries
     saved_grads = [g.copy() for _, _, g in model.named_params()]
-    carries = {id(l): getattr(l, "_carry", None) for l in model._all_layers()}
+    carries = {id(l): getattr(l, "_carry", None) for l in _layers_flat(model)}
     try:
-        x, y, mask = model._check_xy(x, y, mask)
-        logits = model.forward(x, mask, training=False)
-        model.compiled_loss.forward(logits, y, model._loss_mask(logits))
-        d = model.compiled_loss.backward()
+        d = _loss_gradient(model, x, y, mask)
         for layer_above in reversed(model.layers[idx + 1:]):
             d = layer_above.backward(d)
-        grads = _walk_back(layer, d, k_state)
+        grads = _walk_back(layer, d, state)
     finally:
         for (_, _, g), old in zip(model.named_params(), saved_grads):
             g[...] = old
-        for l in model._all_layers():
+        for l in _layers_flat(model):
             if hasattr(l, "_carry"):
                 l._carry = carries[id(l)]
     return grads
 
 
-def _walk_back(layer, dy: np.ndarray, k_state: int) -> np.ndarray:
+def _layers_flat(model) -> list:
+    """Every layer of the model, wrapped ones (Bidirectional's directions) included."""
+    if hasattr(model, "layers_flat"):
+        return model.layers_flat()
+    return [l for layer in model.layers for l in (layer, *layer.sublayers())]
+
+
+def _loss_gradient(model, x: Any, y: Any, mask: Any) -> np.ndarray:
+    """Forward with ``training=False``, the compiled loss, and ``∂L/∂logits``."""
+    if hasattr(model, "check_inputs"):                   # rnnlab.Model: forward -> (logits, mask)
+        x, mask = model.check_inputs(x, mask)
+        logits, out_mask = model.forward(x, mask, training=False)
+        y = model.compiled_loss.check_target(y, logits.shape, mask=out_mask, dtype=model.dtype)
+        loss_mask = out_mask if logits.ndim == 3 else None
+    else:                                                # the Sequential before rnnlab.Model
+        x, y, mask = model._check_xy(x, y, mask)
+        logits = model.forward(x, mask, training=False)
+        loss_mask = model._loss_mask(logits)
+    model.compiled_loss.forward(logits, y, loss_mask)
+    return model.compiled_loss.backward()
+
+
+def _walk_back(layer, dy: np.ndarray, state: str) -> np.ndarray:
     """Run the layer's own backward with ``record_state_grads`` on and read ∂L/∂state_t.
 
-    For the hidden state that is the recorded gradient itself (all paths summed). For the LSTM
-    cell state the runner records the gradient carried back from step t+1; the path through
-    ``h_t = o_t ⊙ tanh(c_t)`` is added here: ``δc_t += δh_t ⊙ o_t ⊙ (1 - tanh²(c_t))``.
+    The runner records the gradient reaching each state at each step; the cell turns that into
+    the total ∂L/∂state_t (:meth:`~rnnlab.cells.base.Cell.state_grad`): for the hidden state the
+    recorded gradient itself, for the LSTM cell state plus the path through
+    ``h_t = o_t ⊙ tanh(c_t)``, ``δc_t += δh_t ⊙ o_t ⊙ (1 - tanh²(c_t))``.
     """
     c = layer._cache
     if c is None:
@@ -100,13 +119,7 @@ def _walk_back(layer, dy: np.ndarray, k_state: int) -> np.ndarray:
         layer.backward(dy)
     finally:
         layer.record_state_grads = False
-    rec = layer.state_grads
-    if k_state == 0:
-        out = rec[0].astype(np.float64)
-    else:
-        h = layer.hidden_size
-        o, tc = c["cell"]["gates"][:, :, 3 * h:], c["cell"]["tc"]
-        out = (rec[1] + rec[0] * o * (1 - tc * tc)).astype(np.float64)
+    out = layer.cell.state_grad(state, layer.state_grads, c["cell"]).astype(np.float64)
     if c["m_tm"] is not None:
         out[c["m_tm"][:, :, 0] == 0] = np.nan
     return out
@@ -122,7 +135,7 @@ def gradient_norms(model, x: Any, y: Any, mask: Any = None, *, reduce: str = "me
         x, y: a batch and its targets. mask: optional ``(B, T)`` validity mask.
         reduce: ``"mean"`` — shape ``(T,)``, the per-sample norm averaged over the samples whose
             step t is valid; ``"none"`` — shape ``(B, T)``, NaN at padded steps.
-        state: ``"h"`` (hidden state) or, for LSTM, ``"c"`` (cell state).
+        state: ``"h"`` (hidden state) or another of the cell's ``state_names`` (LSTM: ``"c"``).
 
     Returns:
         float64 norms, index t = the state after input step t (t = T-1 is next to the loss).
