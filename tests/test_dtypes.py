@@ -116,11 +116,11 @@ def test_sequential_float32_end_to_end(optimizer):
     y = rng.standard_normal((8, 2))
     model.fit(x, y, epochs=2, batch_size=4, verbose=0, validation_data=(x, y))
     assert_float(np.float32, ("params+grads", model.named_params()), ("optimizer", model.optimizer.state))
-    for layer in model._all_layers():
+    for layer in model.layers_flat():
         if isinstance(layer, Recurrent):
             assert_float(np.float32, (f"{layer.name} buffers", layer._bufs))
     assert model.predict(x).dtype == np.float32
-    assert model.forward(x).dtype == np.float32
+    assert model.forward(x)[0].dtype == np.float32
     model.zero_grad()
     model.train_gradients(x, y)
     assert_float(np.float32, ("grads", [g for _, _, g in model.named_params()]))

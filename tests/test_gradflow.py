@@ -7,7 +7,7 @@ import pytest
 
 from rnnlab.gradflow import gradient_norms, state_gradients
 from rnnlab.layers.dense import Dense
-from rnnlab.model import Sequential
+from rnnlab.sequential import Sequential
 from rnnlab.tasks.base import make_recurrent
 
 B, T, F, H, K = 4, 7, 3, 5, 3
@@ -101,7 +101,7 @@ def test_model_left_unchanged_and_consistent_with_backward():
     # one more step back from t = 0 gives the runner's own ∂L/∂h_0 (d_initial_state)
     assert g.shape == (T, B, H)
     model.forward(x); model.zero_grad()
-    model.compiled_loss.forward(model.forward(x), y)
+    model.compiled_loss.forward(model.forward(x)[0], y)
     model.backward(model.compiled_loss.backward())
     np.testing.assert_allclose(model.layers[0].d_initial_state[0], d_init)
 

@@ -5,16 +5,21 @@
 >>> model.count_params()
 37
 """
-from .callbacks import Callback, EarlyStopping, History, ModelCheckpoint
-from .errors import DataNotFoundError, InputError, ModelFileError, RnnlabError, TrainingError
+from . import data
+from .callbacks import Callback, EarlyStopping, History, ModelCheckpoint, StopAtValue
+from .errors import (CheckpointError, DataNotFoundError, InputError, ModelFileError, RnnlabError, TrainingError,
+                     TrainingInterrupted)
 from .io import load
 from .layers import GRU, LSTM, Bidirectional, Dense, Dropout, Embedding, Layer, Recurrent, SimpleRNN
-from .model import Sequential
+from .model import Model
+from .seq2seq import Seq2Seq
+from .sequential import Sequential
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 __all__ = [
-    "Sequential", "load", "Dense", "Layer", "Recurrent", "SimpleRNN", "LSTM", "GRU",
-    "Bidirectional", "Dropout", "Embedding",
-    "Callback", "EarlyStopping", "History", "ModelCheckpoint",
-    "RnnlabError", "InputError", "ModelFileError", "TrainingError", "DataNotFoundError",
+    "Model", "Sequential", "Seq2Seq", "load", "data",
+    "Dense", "Layer", "Recurrent", "SimpleRNN", "LSTM", "GRU", "Bidirectional", "Dropout", "Embedding",
+    "Callback", "EarlyStopping", "StopAtValue", "History", "ModelCheckpoint",
+    "RnnlabError", "InputError", "ModelFileError", "CheckpointError", "TrainingError", "TrainingInterrupted",
+    "DataNotFoundError",
 ]

@@ -1,4 +1,11 @@
-"""Training history and callbacks: early stopping (with best-weights restore) and checkpoints."""
+"""Training history and callbacks: early stopping (with best-weights restore), stopping at a
+target value, and saving the model.
+
+A callback's ``on_epoch_end(epoch, logs)`` runs before the epoch's row goes into the history
+and may add values to ``logs`` (a later callback can monitor them). Epochs count from 1 here.
+``get_state()`` / ``set_state()`` carry a callback's progress through a checkpoint: a JSON-able
+dict plus a dict of arrays.
+"""
 from __future__ import annotations
 
 import csv
@@ -12,7 +19,7 @@ import numpy as np
 from .errors import InputError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .model import Sequential
+    from .model import Model
 
 
 class History:
@@ -44,14 +51,21 @@ class History:
 
 
 class Callback:
-    model: "Sequential"
+    model: "Model"
 
-    def set_model(self, model: "Sequential") -> None:
+    def set_model(self, model: "Model") -> None:
         self.model = model
 
     def on_train_begin(self) -> None: ...
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None: ...
     def on_train_end(self) -> None: ...
+
+    def get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """What a checkpoint must keep of this callback: (JSON-able values, arrays)."""
+        return {}, {}
+
+    def set_state(self, values: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        """Restore :meth:`get_state` (called after ``on_train_begin`` when a fit resumes)."""
 
 
 def _better(mode: str, value: float, best: float, min_delta: float) -> bool:
@@ -79,7 +93,7 @@ class EarlyStopping(Callback):
 
     def on_train_begin(self) -> None:
         self.best = math.inf if self.mode == "min" else -math.inf
-        self.wait, self.best_weights, self.best_epoch = 0, None, None
+        self.wait, self.best_weights, self.best_epoch, self.stopped_epoch = 0, None, None, None
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
         if self.monitor not in logs:
@@ -92,12 +106,49 @@ class EarlyStopping(Callback):
                 self.best_weights = self.model.get_weights()
         else:
             self.wait += 1
-            if self.wait >= self.patience:
+            if self.wait >= self.patience:        # exactly best_epoch + patience
                 self.model.stop_training = True
+                self.stopped_epoch = epoch
 
     def on_train_end(self) -> None:
         if self.restore_best_weights and self.best_weights is not None:
             self.model.set_weights(self.best_weights)
+
+    def get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        return ({"best": self.best, "wait": self.wait, "best_epoch": self.best_epoch,
+                 "stopped_epoch": self.stopped_epoch, "has_best_weights": self.best_weights is not None},
+                dict(self.best_weights or {}))
+
+    def set_state(self, values: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        self.best, self.wait = float(values["best"]), int(values["wait"])
+        self.best_epoch, self.stopped_epoch = values["best_epoch"], values["stopped_epoch"]
+        self.best_weights = {k: np.array(v) for k, v in arrays.items()} if values["has_best_weights"] else None
+
+
+class StopAtValue(Callback):
+    """Stop once ``monitor`` reaches ``value`` (e.g. a task counts as solved at 99 % accuracy)."""
+
+    def __init__(self, monitor: str = "val_accuracy", value: float = 0.99, mode: str = "auto") -> None:
+        self.monitor, self.value = monitor, float(value)
+        self.mode = _mode_for(monitor, mode)
+        self.stopped_epoch: int | None = None
+
+    def on_train_begin(self) -> None:
+        self.stopped_epoch = None
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
+        if self.monitor not in logs:
+            raise InputError(f"StopAtValue: '{self.monitor}' is not logged; available: {sorted(logs)}")
+        v = logs[self.monitor]
+        if (v >= self.value) if self.mode == "max" else (v <= self.value):
+            self.model.stop_training = True
+            self.stopped_epoch = epoch
+
+    def get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        return {"stopped_epoch": self.stopped_epoch}, {}
+
+    def set_state(self, values: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        self.stopped_epoch = values["stopped_epoch"]
 
 
 class ModelCheckpoint(Callback):
@@ -118,3 +169,9 @@ class ModelCheckpoint(Callback):
                 return
             self.best = value
         self.model.save(self.path)
+
+    def get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        return {"best": self.best}, {}
+
+    def set_state(self, values: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        self.best = float(values["best"])

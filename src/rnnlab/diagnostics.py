@@ -78,16 +78,19 @@ def gradcheck(target: Any, x: np.ndarray, y: np.ndarray | None = None, *, mask: 
 
     Args:
         target: a built :class:`~rnnlab.layers.Layer` with float64 parameters, or a compiled
-            :class:`~rnnlab.model.Sequential` built in float64 (then ``y`` is required).
+            :class:`~rnnlab.Model` built in float64 (then ``y`` is required; ``x`` and ``mask``
+            as its ``fit`` takes them, e.g. tuples for a Seq2Seq).
         x: input, float64. y: targets (model only). mask: ``(B, T)`` bool.
         initial_state: passed to a recurrent layer's forward; its gradient is checked too.
         check_final_state: add ``Σ final_state ⊙ R'`` to the scalar (recurrent layers).
     """
-    x = np.array(x, dtype=np.float64)
     rng = np.random.default_rng(seed)
     result = GradcheckResult(tolerance=tolerance)
-    if hasattr(target, "compiled_loss"):
+    if hasattr(target, "compiled_loss"):          # a Model: its own input checks (ids stay ints)
+        from .training.engine import prepare
+        x, y, mask = prepare(target, x, y, mask)
         return _gradcheck_model(target, x, y, mask, eps, result)
+    x = np.array(x, dtype=np.float64)
 
     layer = target
     if layer.dtype != np.float64:

@@ -1,10 +1,17 @@
-"""Save and load models: a folder with ``model.json`` (architecture, training config, checksums)
-and ``weights.safetensors`` (the parameters). Never pickle.
+"""Save and load any :class:`~rnnlab.Model`: a folder with ``model.json`` (class, architecture,
+training config, checksums) and ``weights.safetensors`` (the parameters) — never pickle.
+
+| file | what |
+|---|---|
+| ``model.json`` | ``format``, ``format_version``, the model's class and ``get_config()``, compile config, SHA-256 and spec (shape, dtype) of every tensor |
+| ``weights.safetensors`` | parameters, PyTorch names (``layers.0.weight_ih`` …) |
+| ``optimizer.safetensors`` | with ``save(..., include_optimizer=True)``: the optimizer state (Adam's m, v, t) |
+| ``extras/`` | anything a model adds (e.g. a vocabulary), via ``Model.save_extras`` / ``load_extras`` |
 
 Writes are atomic: the folder is written under a temporary name and renamed into place, so a
 crash leaves either the old model or the new one, never a half-written mix. Loading checks the
-format version, the SHA-256 of the weights file, and every tensor's name, shape and dtype, and
-raises :class:`~rnnlab.errors.ModelFileError` naming the file and the problem.
+format version, the SHA-256 of every file and every tensor's name, shape and dtype against
+``model.json``, and raises :class:`~rnnlab.errors.ModelFileError` naming the file and the problem.
 """
 from __future__ import annotations
 
@@ -19,40 +26,60 @@ from typing import Any
 import numpy as np
 
 from .errors import ModelFileError
-from .fileio import atomic_write_bytes, atomic_write_text  # noqa: F401  (re-exported)
+from .fileio import atomic_write_bytes, atomic_write_text, fsync_dir  # noqa: F401  (re-exported)
+from .registry import model_class
 
 FORMAT = "rnnlab-model"
-VERSION = 1
+VERSION = 2                      # 1: Sequential only, without "class"; still read
 CONFIG_FILE = "model.json"
 WEIGHTS_FILE = "weights.safetensors"
+OPTIMIZER_FILE = "optimizer.safetensors"
 
 
-def save(model, path: str | os.PathLike) -> Path:
+def _blob(tensors: dict[str, np.ndarray]) -> tuple[bytes, dict[str, Any]]:
     from safetensors.numpy import save as st_save
-
-    if not model.built:
-        raise ModelFileError(f"{path}: the model is not built yet (fit it or pass input_size) — nothing to save")
-    path = Path(path)
-    tensors = {name: np.ascontiguousarray(p) for name, p, _ in model.named_params()}
+    tensors = {k: np.array(v, order="C") for k, v in tensors.items()}       # (0-d stays 0-d)
     blob = st_save(tensors)
+    return blob, {"sha256": hashlib.sha256(blob).hexdigest(),
+                  "tensors": {k: {"shape": list(v.shape), "dtype": v.dtype.name} for k, v in tensors.items()}}
+
+
+def save(model, path: str | os.PathLike, include_optimizer: bool = False) -> Path:
+    path = Path(path)
+    weights, wspec = _blob({name: p for name, p, _ in model.named_params()})
     meta: dict[str, Any] = {
-        "format": FORMAT, "version": VERSION,
+        "format": FORMAT, "format_version": VERSION,
+        "class": type(model).__name__,
         "model": model.get_config(),
-        "weights": {"file": WEIGHTS_FILE, "sha256": hashlib.sha256(blob).hexdigest(),
-                    "tensors": {k: {"shape": list(v.shape), "dtype": v.dtype.name} for k, v in tensors.items()}},
+        "compile": model.compile_config(),
+        "weights": {"file": WEIGHTS_FILE, **wspec},
     }
+    files = {WEIGHTS_FILE: weights}
+    if include_optimizer:
+        if model.optimizer is None:
+            raise ModelFileError(f"{path}: include_optimizer=True but the model has no optimizer (compile it)")
+        state = {k: np.asarray(v) for k, v in model.optimizer.get_state().items()}
+        files[OPTIMIZER_FILE], ospec = _blob(state)
+        meta["optimizer"] = {"file": OPTIMIZER_FILE, **ospec}
     path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists() and not path.is_dir():
+        raise ModelFileError(f"{path}: exists and is a file, not a model folder; choose another path")
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     old = None
     try:
-        (tmp / WEIGHTS_FILE).write_bytes(blob)
-        (tmp / CONFIG_FILE).write_text(json.dumps(meta, indent=1), encoding="utf-8")
+        os.chmod(tmp, 0o777 & ~_umask())
+        for name, blob in files.items():
+            atomic_write_bytes(tmp / name, blob)
+        if hasattr(model, "save_extras"):
+            model.save_extras(tmp / "extras")
+        atomic_write_text(tmp / CONFIG_FILE, json.dumps(meta, indent=1))
         if path.exists():
             if not (path / CONFIG_FILE).exists() and any(path.iterdir()):
                 raise ModelFileError(f"{path}: exists and is not an rnnlab model folder; refusing to overwrite")
             old = path.with_name(f".{path.name}.old-{os.getpid()}")
             os.replace(path, old)
         os.replace(tmp, path)
+        fsync_dir(path.parent)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         if old is not None and not path.exists():
@@ -61,6 +88,12 @@ def save(model, path: str | os.PathLike) -> Path:
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
     return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _read_meta(path: Path) -> dict[str, Any]:
@@ -76,58 +109,81 @@ def _read_meta(path: Path) -> dict[str, Any]:
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ModelFileError(f"{cfg}: not valid JSON (truncated or edited?): {exc}") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise ModelFileError(f"{cfg}: not an rnnlab model description (format field {meta.get('format') if isinstance(meta, dict) else None!r})")
-    if meta.get("version") != VERSION:
-        raise ModelFileError(f"{cfg}: format version {meta.get('version')!r}, this rnnlab reads version {VERSION}")
+        fmt = meta.get("format") if isinstance(meta, dict) else None
+        raise ModelFileError(f"{cfg}: not an rnnlab model description (format field {fmt!r})")
+    version = meta.get("format_version", meta.get("version"))
+    if version not in (1, VERSION):
+        raise ModelFileError(f"{cfg}: format version {version!r}; this rnnlab reads versions 1 and {VERSION}")
+    if version == 1:                              # first round: Sequential, compile by loss name
+        meta = {**meta, "class": "Sequential", "compile": meta.get("model", {}).pop("compile", None)}
     return meta
 
 
-def load(path: str | os.PathLike):
-    """Rebuild a model saved with :meth:`Sequential.save`: same architecture, same weights, compiled again."""
-    from safetensors import SafetensorError
+def _read_tensors(folder: Path, entry: Any, cfg: Path) -> dict[str, np.ndarray]:
+    """Read one safetensors file named in model.json and check it against its recorded spec."""
     from safetensors.numpy import load as st_load
-
-    from .model import Sequential
-    from .registry import layer_from_config
-
-    path = Path(path)
-    meta = _read_meta(path)
-    wfile = path / WEIGHTS_FILE
-    if not wfile.exists():
-        raise ModelFileError(f"{wfile}: missing")
-    blob = wfile.read_bytes()
     try:
-        expected = meta["weights"]["sha256"]
-        spec = meta["weights"]["tensors"]
-        mcfg = meta["model"]
+        fname, expected, spec = entry["file"], entry["sha256"], entry["tensors"]
+        if not isinstance(spec, dict):
+            raise TypeError("tensors is not a dict")
     except (KeyError, TypeError) as exc:
-        raise ModelFileError(f"{path / CONFIG_FILE}: missing field {exc}") from None
+        raise ModelFileError(f"{cfg}: bad file entry {entry!r} ({exc})") from None
+    f = folder / str(fname)
+    if not f.exists():
+        raise ModelFileError(f"{f}: missing")
+    blob = f.read_bytes()
     if hashlib.sha256(blob).hexdigest() != expected:
-        raise ModelFileError(f"{wfile}: SHA-256 does not match {CONFIG_FILE} — the file is truncated, "
+        raise ModelFileError(f"{f}: SHA-256 does not match {CONFIG_FILE} — the file is truncated, "
                              "corrupted or was changed after saving")
     try:
         tensors = st_load(blob)
-    except (SafetensorError, Exception) as exc:  # noqa: BLE001 - any parse failure is a bad file
-        raise ModelFileError(f"{wfile}: not a readable safetensors file: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - any parse failure is a bad file
+        raise ModelFileError(f"{f}: not a readable safetensors file: {exc}") from None
+    if set(tensors) != set(spec):
+        raise ModelFileError(f"{f}: tensors {sorted(set(tensors) ^ set(spec))} differ from {CONFIG_FILE}")
     for name, s in spec.items():
-        t = tensors.get(name)
-        if t is None or list(t.shape) != s["shape"] or t.dtype.name != s["dtype"]:
-            raise ModelFileError(f"{wfile}: tensor {name} missing or of the wrong shape/dtype "
-                                 f"(expected {s['shape']} {s['dtype']})")
+        t = tensors[name]
+        if not isinstance(s, dict) or list(t.shape) != s.get("shape") or t.dtype.name != s.get("dtype"):
+            raise ModelFileError(f"{f}: tensor {name} is {list(t.shape)} {t.dtype.name}, {CONFIG_FILE} says {s!r}")
+    return tensors
+
+
+def load(path: str | os.PathLike):
+    """Rebuild a model saved with ``model.save``: same class, architecture and weights, compiled
+    again (and with its optimizer state, if it was saved)."""
+    path = Path(path)
+    meta = _read_meta(path)
+    cfg = path / CONFIG_FILE
     try:
-        layers = [layer_from_config(spec_l) for spec_l in mcfg["layers"]]
-        model = Sequential(layers, input_size=mcfg["input_size"], seed=mcfg.get("seed", 0),
-                           dtype=mcfg.get("dtype", "float32"))
-    except ModelFileError:
-        raise
-    except Exception as exc:  # noqa: BLE001
-        raise ModelFileError(f"{path / CONFIG_FILE}: cannot rebuild the architecture: {exc}") from None
+        cls = model_class(str(meta.get("class")))
+    except ModelFileError as exc:
+        raise ModelFileError(f"{cfg}: {exc}") from None
+    if "weights" not in meta or "model" not in meta:
+        raise ModelFileError(f"{cfg}: missing field {'weights' if 'weights' not in meta else 'model'!r}")
+    tensors = _read_tensors(path, meta["weights"], cfg)
     try:
-        model.set_weights(tensors)
-    except Exception as exc:  # noqa: BLE001
-        raise ModelFileError(f"{wfile}: weights do not fit the architecture: {exc}") from None
-    comp = mcfg.get("compile")
+        model = cls.from_config(meta["model"])
+    except ModelFileError as exc:
+        raise ModelFileError(f"{cfg}: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - a config that does not build
+        raise ModelFileError(f"{cfg}: cannot rebuild the {cls.__name__} architecture: {exc}") from None
+    expected = {name: (list(p.shape), p.dtype.name) for name, p, _ in model.named_params()}
+    found = {name: (list(t.shape), t.dtype.name) for name, t in tensors.items()}
+    if expected != found:
+        bad = sorted(k for k in set(expected) | set(found) if expected.get(k) != found.get(k))
+        raise ModelFileError(f"{path / WEIGHTS_FILE}: weights do not fit the architecture in {CONFIG_FILE}: "
+                             + "; ".join(f"{k}: expected {expected.get(k)}, file has {found.get(k)}" for k in bad[:5]))
+    model.set_weights(tensors)
+    comp = meta.get("compile")
     if comp:
-        from .optim import get as optim_get
-        model.compile(loss=comp["loss"], optimizer=optim_get(comp["optimizer"]), metrics=comp["metrics"])
+        try:
+            model.compile(loss=comp["loss"], optimizer=comp["optimizer"], metrics=comp["metrics"])
+        except Exception as exc:  # noqa: BLE001
+            raise ModelFileError(f"{cfg}: bad compile entry {comp!r}: {exc}") from None
+    if "optimizer" in meta:
+        if model.optimizer is None:
+            raise ModelFileError(f"{cfg}: has optimizer state but no compile entry")
+        model.optimizer.set_state(_read_tensors(path, meta["optimizer"], cfg))
+    if hasattr(model, "load_extras"):
+        model.load_extras(path / "extras")
     return model

@@ -135,6 +135,13 @@ class Recurrent(Layer):
         """Forget the state carried between batches (``stateful=True``)."""
         self._carry = None
 
+    def carried_state(self) -> tuple[np.ndarray, ...] | None:
+        """The state carried to the next batch (``stateful=True``), e.g. for a checkpoint."""
+        return self._carry
+
+    def set_carried_state(self, states: tuple[np.ndarray, ...] | None) -> None:
+        self._carry = None if states is None else tuple(np.array(s, dtype=self.dtype) for s in states)
+
     # -- forward ----------------------------------------------------------------------------
     def _initial_states(self, batch: int, initial_state) -> tuple[np.ndarray, ...]:
         n = len(self.cell.state_names)

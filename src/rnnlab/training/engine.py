@@ -1,0 +1,282 @@
+"""The training engine: one ``train_step`` and one ``fit`` loop for every :class:`~rnnlab.Model`.
+
+``fit`` per epoch: reset carried states (stateful layers), set the epoch's learning rate (the
+schedule counts epochs from 0), draw the epoch's data (a callable's fresh data) and its batch
+order, then per batch :func:`train_step` — forward, loss, ``backward``, optimizer step — and at
+the epoch's end validation, callbacks (which may add to ``logs``), the history row, and a
+checkpoint. Checkpoints (``checkpoint_dir``) are also written every ``checkpoint_every``
+updates and when SIGINT/SIGTERM arrives (then :class:`~rnnlab.errors.TrainingInterrupted`);
+``resume=True`` continues from one and ends bit-identical to a run never interrupted.
+"""
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from .. import metrics as metrics_mod
+from ..callbacks import Callback, History
+from ..errors import InputError, RnnlabError, TrainingError, TrainingInterrupted
+from ..layers.recurrent import inference_mode
+from . import batches as B
+from . import checkpoint as ckpt
+from . import progress
+from .signals import StopRequests
+
+
+# ------------------------------------------------------------------------------------ data checks
+def prepare(model, x: Any, y: Any, mask: Any, name: str = "x") -> tuple[Any, np.ndarray, Any]:
+    """Check inputs, targets and masks before any work starts; targets converted for the loss."""
+    if model.compiled_loss is None:
+        raise RnnlabError("call model.compile(loss=..., optimizer=...) before fit/evaluate")
+    x, mask = model.check_inputs(x, mask, name)
+    n = B.num_samples(x)
+    y_arr = np.asarray(y) if y is not None else None
+    if y_arr is None or y_arr.ndim == 0 or y_arr.shape[0] != n:
+        got = "no targets" if y_arr is None else (f"{y_arr.shape[0]}" if y_arr.ndim else "a scalar")
+        raise InputError(f"{name} and its targets disagree: {n} samples in {name}, {got} in y")
+    one = np.zeros(1, dtype=np.int64)
+    with inference_mode():
+        logits, out_mask = model.forward(B.take(x, one), B.take(mask, one))
+    full_out_mask = None
+    if out_mask is not None:
+        full_out_mask = model.output_mask(mask)
+    y = model.compiled_loss.check_target(y, (n,) + logits.shape[1:], mask=full_out_mask, dtype=model.dtype)
+    return x, y, mask
+
+
+def _unpack(data: Any, what: str) -> tuple[Any, Any, Any]:
+    if not isinstance(data, (tuple, list)) or len(data) not in (2, 3):
+        raise InputError(f"{what}: expected (x, y) or (x, y, mask), got {type(data).__name__}"
+                         + (f" of length {len(data)}" if isinstance(data, (tuple, list)) else ""))
+    return data[0], data[1], data[2] if len(data) == 3 else None
+
+
+# ------------------------------------------------------------------------------------ one update
+def compute_gradients(model, xb: Any, yb: np.ndarray, mb: Any = None) -> tuple[float, np.ndarray, np.ndarray | None, np.ndarray]:
+    """Zero the gradients, forward (training), loss, backward: ``(loss, logits, loss mask, targets)``.
+
+    The gradients of the batch's mean loss are then in every layer's ``grads``.
+    """
+    xb, mb = B.trim_padding(xb, mb)                    # drop padding no sequence of the batch uses
+    model.zero_grad()
+    logits, out_mask = model.forward(xb, mb, training=True)
+    yb = B.trim_target(yb, logits)
+    lmask = out_mask if logits.ndim == 3 else None
+    loss = model.compiled_loss.forward(logits, yb, lmask)
+    if not math.isfinite(loss):
+        raise TrainingError(
+            f"the loss became {loss}: lower the learning rate (now {model.optimizer.lr:g}), set clipnorm=1.0 "
+            "in compile(), and check that the inputs are scaled (e.g. StandardScaler fitted on the training data)")
+    model.backward(model.compiled_loss.backward())
+    return float(loss), logits, lmask, yb
+
+
+def train_step(model, xb: Any, yb: np.ndarray, mb: Any = None) -> tuple[float, np.ndarray, np.ndarray | None, np.ndarray]:
+    """One update: :func:`compute_gradients`, then one optimizer step."""
+    out = compute_gradients(model, xb, yb, mb)
+    model.optimizer.step(model.named_params())
+    return out
+
+
+def loss_value(model, x: Any, y: np.ndarray, mask: Any = None) -> float:
+    """The loss of one batch (inference forward, nothing changes)."""
+    logits, out_mask = model.forward(x, mask, training=False)
+    return float(model.compiled_loss.forward(logits, y, out_mask if logits.ndim == 3 else None))
+
+
+# ------------------------------------------------------------------------------------- inference
+def predict_logits(model, x: Any, mask: Any, batch_size: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """Logits and output mask in batches, keeping nothing for backward."""
+    outs, masks = [], []
+    n = B.num_samples(x)
+    with inference_mode():
+        for i in range(0, n, batch_size):
+            idx = np.arange(i, min(i + batch_size, n))
+            z, m = model.forward(B.take(x, idx), B.take(mask, idx), training=False)
+            outs.append(z)
+            masks.append(m)
+    z = outs[0] if len(outs) == 1 else np.concatenate(outs, axis=0)
+    m = None if masks[0] is None else (masks[0] if len(masks) == 1 else np.concatenate(masks, axis=0))
+    return z, m
+
+
+def evaluate_prepared(model, x: Any, y: np.ndarray, mask: Any, batch_size: int) -> dict[str, float]:
+    logits, out_mask = predict_logits(model, x, mask, int(batch_size))
+    lmask = out_mask if logits.ndim == 3 else None
+    out = {"loss": float(model.compiled_loss.forward(logits, y, lmask))}
+    pred = model.compiled_loss.activate(logits)
+    for m in model.metric_names:
+        out[m] = float(metrics_mod.get(m)(pred, y, lmask))
+    return out
+
+
+def evaluate(model, x: Any, y: Any, *, mask: Any = None, batch_size: int = 1024) -> dict[str, float]:
+    x, y, mask = prepare(model, x, y, mask)
+    return evaluate_prepared(model, x, y, mask, batch_size)
+
+
+def predict(model, x: Any, *, mask: Any = None, batch_size: int = 1024, logits: bool = False) -> np.ndarray:
+    x, mask = model.check_inputs(x, mask)
+    z, _ = predict_logits(model, x, mask, int(batch_size))
+    return z if logits or model.compiled_loss is None else model.compiled_loss.activate(z)
+
+
+# ------------------------------------------------------------------------------------------ fit
+def _progress_bar(total: int, initial: int, desc: str, enabled: bool):
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm
+    return tqdm(total=total, initial=initial, desc=desc, leave=False, unit="batch", dynamic_ncols=True, disable=None)
+
+
+def _positive_int(value: Any, name: str, allow_none: bool = False) -> int | None:
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise InputError(f"{name}: expected a positive integer, got {value!r}")
+    return int(value)
+
+
+def fit(model, x: Any, y: Any = None, epochs: int = 10, batch_size: int = 32, *, mask: Any = None,
+        shuffle: bool = True, validation_data: tuple | None = None, validation_split: float = 0.0,
+        callbacks: Sequence[Callback] = (), verbose: int = 1, bucket: bool = False, data_seed: Any = None,
+        checkpoint_dir: Any = None, checkpoint_every: int | None = None, resume: bool = False) -> History:
+    """Train ``model``; returns the :class:`History` (also ``model.history``).
+
+    ``x``: an array, a tuple of arrays (multi-input models), or a callable ``x(epoch, rng)``
+    returning that epoch's ``(x, y)`` or ``(x, y, mask)`` (``epoch`` from 0; draw every random
+    number from ``rng``, which the engine seeds with ``data_seed`` and checkpoints).
+    ``validation_data``: ``(x, y)`` or ``(x, y, mask)``; ``validation_split`` holds out the LAST
+    fraction of the samples (never shuffled away: right for time series). ``bucket=True`` groups
+    sequences of similar length (needs ``mask``). Stateful layers get the batches in order and
+    start every epoch from a zero state. Callbacks see 1-based epochs; schedules 0-based ones.
+    ``checkpoint_dir``: write ``checkpoint.safetensors`` there at every epoch's end, every
+    ``checkpoint_every`` updates and on SIGINT/SIGTERM; ``resume=True`` continues from it.
+    """
+    if model.compiled_loss is None or model.optimizer is None:
+        raise RnnlabError("call model.compile(loss=..., optimizer=...) before fit()")
+    epochs, batch_size = _positive_int(epochs, "epochs"), _positive_int(batch_size, "batch_size")
+    checkpoint_every = _positive_int(checkpoint_every, "checkpoint_every", allow_none=True)
+    if (checkpoint_every is not None or resume) and checkpoint_dir is None:
+        raise InputError("checkpoint_every / resume need checkpoint_dir (the folder of the checkpoint)")
+    if not 0.0 <= validation_split < 1.0:
+        raise InputError(f"validation_split: expected a fraction in [0, 1), got {validation_split}")
+    if validation_split and validation_data is not None:
+        raise InputError("give validation_data or validation_split, not both")
+    epoch_data: Callable | None = x if callable(x) else None
+    if epoch_data is not None:
+        if y is not None or mask is not None or validation_split:
+            raise InputError("x is a callable giving each epoch's (x, y[, mask]): pass no y, mask or "
+                             "validation_split beside it")
+        n = None
+    else:
+        x, y, mask = prepare(model, x, y, mask)
+        if validation_split:
+            n_all = B.num_samples(x)
+            n_val = max(1, int(round(n_all * validation_split)))
+            if n_val >= n_all:
+                raise InputError(f"validation_split={validation_split} leaves no training samples")
+            tr, va = np.arange(n_all - n_val), np.arange(n_all - n_val, n_all)
+            validation_data = (B.take(x, va), y[va], B.take(mask, va))
+            x, y, mask = B.take(x, tr), y[tr], B.take(mask, tr)
+        n = B.num_samples(x)
+        if bucket and mask is None:
+            raise InputError("bucket=True needs a mask (variable-length sequences)")
+    if validation_data is not None:
+        vx, vy, vmask = prepare(model, *_unpack(validation_data, "validation_data"), name="validation x")
+    if any(getattr(l, "stateful", False) for l in model.layers_flat()):
+        shuffle = False                            # carried states need the batches in order
+    data_rng = np.random.default_rng(data_seed if data_seed is not None else [model.seed, 1])
+    callbacks = list(callbacks)
+    history = History()
+    model.history, model.stop_training = history, False
+    for cb in callbacks:
+        cb.set_model(model)
+        cb.on_train_begin()
+
+    signature = progress.fit_signature(model, n, batch_size, bool(shuffle), bool(bucket))
+    pos, resume_point = progress.Position(), None
+    if resume and ckpt.checkpoint_path(checkpoint_dir).exists():
+        pos, layer_states, carries = progress.load(ckpt.checkpoint_path(checkpoint_dir), model, history,
+                                                   callbacks, signature)
+        model.rng.bit_generator.state = pos.rng_at_epoch_start["shuffle"]
+        data_rng.bit_generator.state = pos.rng_at_epoch_start["data"]
+        resume_point = (layer_states, carries)
+
+    def save_checkpoint():
+        return progress.save(checkpoint_dir, model, pos, history, callbacks, signature)
+
+    with StopRequests(checkpoint_dir is not None) as stop:
+        for epoch in range(pos.epoch, epochs):
+            if model.stop_training:
+                break
+            t0 = time.perf_counter()
+            if resume_point is None:               # a fresh epoch (a resumed one keeps its sums)
+                pos = progress.Position(epoch=epoch, rng_at_epoch_start={
+                    "shuffle": model.rng.bit_generator.state, "data": data_rng.bit_generator.state})
+            model.reset_states()
+            if model.optimizer.schedule is not None:
+                model.optimizer.set_epoch(epoch)
+            if epoch_data is not None:
+                x, y, mask = prepare(model, *_unpack(epoch_data(epoch, data_rng), "the epoch data callable"))
+                if bucket and mask is None:
+                    raise InputError("bucket=True needs a mask (variable-length sequences)")
+            lengths = None if B.first_mask(mask) is None else B.first_mask(mask).sum(axis=1)
+            plan = B.plan(B.num_samples(x), batch_size, shuffle, model.rng, lengths, bucket)
+            if resume_point is not None:
+                progress.apply_resume_point(model, *resume_point)
+                resume_point = None
+            bar = _progress_bar(len(plan), pos.batch, f"epoch {epoch + 1}/{epochs}", verbose > 0)
+            for b in range(pos.batch, len(plan)):
+                idx = plan[b]
+                try:
+                    loss, logits, lmask, yb = train_step(model, B.take(x, idx), y[idx], B.take(mask, idx))
+                except TrainingError as exc:
+                    raise TrainingError(f"epoch {epoch + 1}, batch {b + 1}: {exc}") from None
+                values = {}
+                if model.metric_names:
+                    pred = model.compiled_loss.activate(logits)
+                    values = {m: metrics_mod.get(m)(pred, yb, lmask) for m in model.metric_names}
+                pos.add(loss, len(idx), values)
+                pos.batch = b + 1
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix(loss=f"{pos.loss_sum / pos.seen:.4g}")
+                if stop.requested:
+                    pos.seconds += time.perf_counter() - t0
+                    path = save_checkpoint()
+                    if bar is not None:
+                        bar.close()
+                    raise TrainingInterrupted(
+                        f"training interrupted by {stop.requested} at epoch {epoch + 1}, batch {b + 1} of "
+                        f"{len(plan)}; checkpoint written to {path}",
+                        signal_name=stop.requested, exit_code=stop.exit_code, checkpoint=Path(path))
+                if checkpoint_every and model.optimizer.iterations % checkpoint_every == 0:
+                    pos.seconds += time.perf_counter() - t0
+                    t0 = time.perf_counter()
+                    save_checkpoint()
+            if bar is not None:
+                bar.close()
+            logs = pos.logs()
+            if validation_data is not None:
+                val = evaluate_prepared(model, vx, vy, vmask, max(batch_size, 256))
+                logs.update({f"val_{k}": v for k, v in val.items()})
+            logs["lr"] = model.optimizer.lr
+            logs["time"] = pos.seconds + time.perf_counter() - t0
+            for cb in callbacks:                       # may add to logs (e.g. a decoding metric)
+                cb.on_epoch_end(epoch + 1, logs)
+            history.append(epoch + 1, logs)
+            if verbose > 0:
+                shown = "  ".join(f"{k} {v:.4g}" for k, v in logs.items() if k != "lr")
+                print(f"epoch {epoch + 1}/{epochs}  {shown}")
+            pos = progress.Position(epoch=epoch + 1, rng_at_epoch_start={
+                "shuffle": model.rng.bit_generator.state, "data": data_rng.bit_generator.state})
+            if checkpoint_dir is not None:
+                save_checkpoint()
+    for cb in callbacks:
+        cb.on_train_end()
+    return history
