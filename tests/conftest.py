@@ -1,11 +1,32 @@
-"""Shared test setup. In CI (env CI set) optional packages must be present: tests run, never skip."""
+"""Shared test setup.
+
+PyTorch is needed only by the tests that compare with it: they take the ``torch`` fixture (the
+module), which skips the test when torch is not installed. Everything else — gradient checks,
+formulas, errors — runs without it. In CI (environment variable ``CI`` set) the optional test
+packages must be present: a missing one stops the run with an error instead of skipping tests.
+"""
+import importlib.util
 import os
 
 import numpy as np
 import pytest
 
-if os.environ.get("CI"):
-    import torch  # noqa: F401  -- fail loudly in CI if the test extras were not installed
+#: What ``pip install -e ".[test]"`` installs besides pytest; CI must have all of it.
+OPTIONAL_TEST_PACKAGES = ("torch", "numba")
+
+
+def pytest_configure(config) -> None:
+    if os.environ.get("CI"):
+        missing = [p for p in OPTIONAL_TEST_PACKAGES if importlib.util.find_spec(p) is None]
+        if missing:
+            raise pytest.UsageError(f"CI is set but {', '.join(missing)} is not installed: tests would be "
+                                    "skipped, not run. Install the test extras: pip install -e \".[test]\"")
+
+
+@pytest.fixture
+def torch():
+    """The ``torch`` module; the test is skipped when it is missing (outside CI, see above)."""
+    return pytest.importorskip("torch")
 
 
 @pytest.fixture

@@ -1,4 +1,9 @@
-"""One time step of each recurrent cell: the lecture's formulas, forward and backward."""
+"""One time step of each recurrent cell: the lecture's formulas, forward and backward.
+
+:mod:`rnnlab.cells.indrnn` (IndRNN, cell and layer in one file) is not imported here: its layer
+class needs the runner, :mod:`rnnlab.layers`, which imports this package; ``rnnlab.layers``
+imports it instead.
+"""
 from .base import Cell
 from .gru import GRUCell
 from .lstm import LSTMCell
