@@ -31,12 +31,12 @@ from typing import Any
 import numpy as np
 
 from .errors import InputError, RnnlabError
+from .layers.recurrent import Recurrent
 
 __all__ = ["gradient_norms", "state_gradients"]
 
 
 def _first_recurrent(model) -> int:
-    from .layers.recurrent import Recurrent
     for i, layer in enumerate(model.layers):
         if isinstance(layer, Recurrent):
             return i
@@ -66,7 +66,8 @@ def state_gradients(model, x: Any, y: Any, mask: Any = None, *, state: str = "h"
 
     # leave the model as it was: gradients of the layers we backpropagate through, stateful carries
     saved_grads = [g.copy() for _, _, g in model.named_params()]
-    carries = {id(l): getattr(l, "_carry", None) for l in _layers_flat(model)}
+    recurrent = [l for l in model.layers_flat() if isinstance(l, Recurrent)]
+    carries = [l.carried_state() for l in recurrent]
     try:
         d = _loss_gradient(model, x, y, mask)
         for layer_above in reversed(model.layers[idx + 1:]):
@@ -75,31 +76,17 @@ def state_gradients(model, x: Any, y: Any, mask: Any = None, *, state: str = "h"
     finally:
         for (_, _, g), old in zip(model.named_params(), saved_grads):
             g[...] = old
-        for l in _layers_flat(model):
-            if hasattr(l, "_carry"):
-                l._carry = carries[id(l)]
+        for l, carry in zip(recurrent, carries):
+            l.set_carried_state(carry)
     return grads
-
-
-def _layers_flat(model) -> list:
-    """Every layer of the model, wrapped ones (Bidirectional's directions) included."""
-    if hasattr(model, "layers_flat"):
-        return model.layers_flat()
-    return [l for layer in model.layers for l in (layer, *layer.sublayers())]
 
 
 def _loss_gradient(model, x: Any, y: Any, mask: Any) -> np.ndarray:
     """Forward with ``training=False``, the compiled loss, and ``∂L/∂logits``."""
-    if hasattr(model, "check_inputs"):                   # rnnlab.Model: forward -> (logits, mask)
-        x, mask = model.check_inputs(x, mask)
-        logits, out_mask = model.forward(x, mask, training=False)
-        y = model.compiled_loss.check_target(y, logits.shape, mask=out_mask, dtype=model.dtype)
-        loss_mask = out_mask if logits.ndim == 3 else None
-    else:                                                # the Sequential before rnnlab.Model
-        x, y, mask = model._check_xy(x, y, mask)
-        logits = model.forward(x, mask, training=False)
-        loss_mask = model._loss_mask(logits)
-    model.compiled_loss.forward(logits, y, loss_mask)
+    x, mask = model.check_inputs(x, mask)
+    logits, out_mask = model.forward(x, mask, training=False)
+    y = model.compiled_loss.check_target(y, logits.shape, mask=out_mask, dtype=model.dtype)
+    model.compiled_loss.forward(logits, y, out_mask if logits.ndim == 3 else None)
     return model.compiled_loss.backward()
 
 
@@ -130,7 +117,7 @@ def gradient_norms(model, x: Any, y: Any, mask: Any = None, *, reduce: str = "me
     """``‖∂L_b/∂h_t‖`` for every time step t of the model's first recurrent layer.
 
     Args:
-        model: a compiled :class:`~rnnlab.model.Sequential` with a SimpleRNN / LSTM / GRU layer;
+        model: a compiled :class:`~rnnlab.Sequential` with a recurrent layer (SimpleRNN, LSTM, GRU, IndRNN);
             normally with a loss at the last step (``return_sequences=False`` + Dense).
         x, y: a batch and its targets. mask: optional ``(B, T)`` validity mask.
         reduce: ``"mean"`` — shape ``(T,)``, the per-sample norm averaged over the samples whose
