@@ -1,4 +1,5 @@
-"""The memory task: data, chrono gate initialisation, a quick single run and a tiny sweep."""
+"""The memory task: data, chrono gate initialisation, the fit-based training loop's stopping
+rules, a quick single run and a tiny sweep."""
 from __future__ import annotations
 
 import json
@@ -6,14 +7,18 @@ import json
 import numpy as np
 import pytest
 
-from rnnlab.cli import build_parser
 from rnnlab.errors import InputError
+from rnnlab.init import chrono_init
 from rnnlab.tasks import memory
-from rnnlab.tasks.base import make_recurrent
+from rnnlab.tasks.base import RunContext
+
+QUICK = dict(cell="gru", steps=8, epochs=8, lr=0.01, hidden=16, batches_per_epoch=10, val_samples=200,
+             test_samples=300)
 
 
-def parse(*argv):
-    return build_parser().parse_args(["run", "memory", *argv])
+def run(path, **kw):
+    cfg = memory.Config(**kw)
+    return memory.run(cfg, RunContext.for_folder(memory.NAME, path, cfg, quiet=True))
 
 
 def test_remember_first_data():
@@ -33,46 +38,84 @@ def test_remember_first_data():
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
-def test_chrono_init(cell):
-    layer = make_recurrent(cell, 16)
-    layer.build(3, np.random.default_rng(0))
-    memory.chrono_init(layer, 100, np.random.default_rng(1))
+def test_build_model_applies_chrono_from_the_init_stream(cell):
+    cfg = memory.Config(cell=cell, hidden=16, steps=100, seed=3)
+    layer = memory.build_model(cfg, n_in=12).layers[0]
     b = layer.params["bias_ih"] + layer.params["bias_hh"]
     keep = b[16:32]                                     # LSTM f block, GRU z block
     assert np.all(keep >= 0) and np.all(keep <= np.log(99) + 1e-6)
     assert keep.max() > np.log(20)                      # some units remember for tens of steps
     if cell == "lstm":
         np.testing.assert_allclose(b[:16], -keep, rtol=1e-6)   # input gate: the negative
+    # exactly rnnlab.init.chrono_init with the (seed, T) init stream [seed, T, 3]
+    plain = memory.build_model(memory.Config(cell=cell, hidden=16, steps=100, seed=3, gate_init="standard"),
+                               n_in=12).layers[0]
+    if cell == "gru":
+        chrono_init(plain, 100, np.random.default_rng([3, 100, 3]))
+        for name in ("bias_ih", "bias_hh", "weight_ih", "weight_hh"):
+            np.testing.assert_array_equal(plain.params[name], layer.params[name])
+    # the simple RNN has no gates: chrono leaves it as built
+    rnn = memory.build_model(memory.Config(cell="rnn", hidden=4, steps=100), n_in=3).layers[0]
     with pytest.raises(InputError):
-        rnn = make_recurrent("rnn", 4)
-        rnn.build(3, np.random.default_rng(0))
-        memory.chrono_init(rnn, 100, np.random.default_rng(1))
+        chrono_init(rnn, 100, np.random.default_rng(1))
+
+
+def _val_curve(history, key):
+    return np.asarray(history[key])
+
+
+def test_training_stops_when_validation_accuracy_reaches_the_target(tmp_path):
+    cfg = memory.Config(**QUICK)
+    res = memory.train_one(cfg)
+    acc = _val_curve(res["history"], "val_accuracy")
+    assert acc[-1] >= cfg.target and np.all(acc[:-1] < cfg.target)     # stopped at the first epoch reaching it
+    assert res["reached_target_epoch"] == res["epochs"] == len(acc) < cfg.epochs
+    assert res["updates"] == res["epochs"] * cfg.batches_per_epoch
+
+
+def test_training_stops_at_best_epoch_plus_patience_and_restores_it():
+    # T = 30 for a simple RNN with few updates: no progress, early stopping on val_loss
+    cfg = memory.Config(cell="rnn", steps=30, epochs=30, hidden=16, batches_per_epoch=5, val_samples=200,
+                        test_samples=300, patience=3)
+    res = memory.train_one(cfg)
+    loss = _val_curve(res["history"], "val_loss")
+    best = int(np.argmin(loss)) + 1
+    assert res["best_epoch"] == best and res["epochs"] == best + cfg.patience < cfg.epochs
+    assert res["reached_target_epoch"] is None
+    x_val, y_val = memory.data.sample(cfg, cfg.val_samples, memory.data.stream(cfg.seed, cfg.steps, memory.data.VAL))
+    assert res["model"].evaluate(x_val, y_val)["loss"] == pytest.approx(loss[best - 1], rel=1e-6)  # best restored
+
+
+def test_epoch_data_comes_from_the_engine_rng_seeded_seed_T_0():
+    cfg = memory.Config(**QUICK)
+    data = memory.data.epoch_data(cfg)
+    x, y = data(0, np.random.default_rng([cfg.seed, cfg.steps, 0]))
+    x2, y2 = memory.remember_first(cfg.batch_size * cfg.batches_per_epoch, cfg.steps, cfg.symbols,
+                                   cfg.noise_symbols, np.random.default_rng([0, 8, 0]))
+    assert x.shape == (320, 8, 12) and np.array_equal(x, x2) and np.array_equal(y, y2)
 
 
 def test_single_run_writes_its_folder(tmp_path):
-    args = parse("--cell", "gru", "--steps", "8", "--epochs", "8", "--lr", "0.01", "--hidden", "16", "--batches-per-epoch", "10",
-                 "--val-samples", "200", "--test-samples", "300", "--out", str(tmp_path), "--quiet")
-    doc = memory.run(args)
+    doc = run(tmp_path, **QUICK)
     for name in ("metrics.json", "history.csv", "loss.png", "gradient_norms.png", "model"):
         assert (tmp_path / name).exists(), name
     on_disk = json.loads((tmp_path / "metrics.json").read_text())
     assert on_disk["metrics"]["test_accuracy"] == doc["metrics"]["test_accuracy"]
     assert on_disk["baselines"]["chance"] == pytest.approx(1 / 8)
     assert len(on_disk["gradient_norms"]["init"]) == 8
-    assert doc["metrics"]["test_accuracy"] > 0.9          # T = 8 is easy for a GRU
+    assert doc["metrics"]["test_accuracy"] == 1.0          # T = 8 is easy for a GRU
+    # the numbers of the hand-written epoch loop this fit-based run replaced (seed 0)
+    assert doc["metrics"]["epochs"] == doc["metrics"]["best_epoch"] == doc["metrics"]["reached_target_epoch"] == 6
+    assert doc["metrics"]["test_loss"] == pytest.approx(0.3747607469558716, rel=1e-6)
     # same seed, same numbers
-    again = memory.run(parse("--cell", "gru", "--steps", "8", "--epochs", "8", "--lr", "0.01", "--hidden", "16",
-                             "--batches-per-epoch", "10", "--val-samples", "200", "--test-samples", "300",
-                             "--out", str(tmp_path / "again"), "--quiet"))
+    again = run(tmp_path / "again", **QUICK)
     assert again["metrics"]["test_accuracy"] == doc["metrics"]["test_accuracy"]
     assert again["metrics"]["grad_ratio_trained"] == doc["metrics"]["grad_ratio_trained"]
 
 
 def test_tiny_sweep(tmp_path):
-    args = parse("--sweep", "--sweep-steps", "4,6", "--sweep-cells", "rnn,lstm", "--grad-steps", "6",
-                 "--epochs", "2", "--hidden", "8", "--batches-per-epoch", "3", "--val-samples", "64",
-                 "--test-samples", "64", "--jobs", "1", "--out", str(tmp_path), "--quiet")
-    doc = memory.run(args)
+    doc = run(tmp_path, sweep=True, sweep_steps="4,6", sweep_cells="rnn,lstm", grad_steps=6, epochs=2, hidden=8,
+              batches_per_epoch=3, val_samples=64, test_samples=64, jobs=1)
     for name in ("sweep.md", "sweep.json", "sweep.png", "gradient_norms.png", "exploding.png", "metrics.json"):
         assert (tmp_path / name).exists(), name
     table = (tmp_path / "sweep.md").read_text()
@@ -93,7 +136,9 @@ def test_tiny_sweep(tmp_path):
 
 
 def test_bad_sweep_options(tmp_path):
-    with pytest.raises(InputError):
-        memory.run(parse("--sweep", "--sweep-cells", "rnn,lstmx", "--out", str(tmp_path), "--quiet"))
-    with pytest.raises(InputError):
-        memory.run(parse("--sweep", "--sweep-steps", "a,b", "--out", str(tmp_path), "--quiet"))
+    with pytest.raises(InputError, match="--sweep-cells"):
+        run(tmp_path, sweep=True, sweep_cells="rnn,lstmx")
+    with pytest.raises(InputError, match="--sweep-steps"):
+        run(tmp_path, sweep=True, sweep_steps="a,b")
+    with pytest.raises(InputError, match="--cell"):
+        run(tmp_path, cell="lstmx")

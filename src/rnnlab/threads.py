@@ -58,7 +58,7 @@ from typing import Iterator, Union
 from .errors import InputError
 
 __all__ = ["set_policy", "get_policy", "policy", "layer_threads", "limit", "blas_threads",
-           "recalibrate", "calibrations", "ENV_VAR"]
+           "recalibrate", "calibrations", "task_threads", "worker_init", "ENV_VAR"]
 
 Policy = Union[str, int]
 
@@ -229,6 +229,44 @@ def limit(n: int | None) -> Iterator[None]:
     finally:
         for lib, cur in old:
             lib.set_num_threads(cur)
+
+
+def _task_choice(n: int | None) -> int | None:
+    """The thread count a task run sets (None: leave BLAS alone)."""
+    if n is None:
+        return None if os.environ.get(ENV_VAR) else 1
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        raise InputError(f"--threads: expected an integer >= 0 (0 leaves BLAS alone), got {n!r}")
+    return n or None
+
+
+@contextlib.contextmanager
+def task_threads(n: int | None = None) -> Iterator[None]:
+    """BLAS threads for a task's run (the tasks' ``--threads`` option), inside a ``with`` block.
+
+    ``n`` threads; ``0`` leaves BLAS alone; ``None`` (the tasks' default) is one thread, unless
+    the user chose a policy through ``RNNLAB_BLAS_THREADS`` (then that one stays). The tasks'
+    models are small: extra BLAS threads mostly add synchronisation, and on a shared machine
+    they cost many times the products themselves (docs/performance.md).
+
+    >>> with task_threads(1):
+    ...     get_policy()
+    1
+    """
+    choice = _task_choice(n)
+    if choice is None:
+        yield
+        return
+    with policy(choice):
+        yield
+
+
+def worker_init(n: int | None = None) -> None:
+    """:func:`task_threads`'s rule for a whole process: the initializer of a task's worker pool
+    (parallel jobs share the cores, so each gets one BLAS thread unless the user chose)."""
+    choice = _task_choice(n)
+    if choice is not None:
+        set_policy(choice)
 
 
 if os.environ.get(ENV_VAR):

@@ -14,8 +14,7 @@ tables. The "selected" rows pick, per horizon, the configuration with the best *
 """
 from __future__ import annotations
 
-import argparse
-import copy
+import dataclasses
 import json
 import math
 import os
@@ -26,8 +25,10 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
-from ..fileio import atomic_write_text
-from .base import say
+from ...fileio import atomic_write_text
+from ..base import RunContext
+from .config import NAME, REFERENCE, Config, horizons, years
+from .single import run_single
 
 # name, overrides, label; longest first so parallel workers finish together
 GRID: list[tuple[str, dict[str, Any], str]] = [
@@ -43,23 +44,25 @@ GRID: list[tuple[str, dict[str, Any], str]] = [
 ]
 
 
-def _one(ns: argparse.Namespace) -> tuple[dict, float]:
-    from . import pm25
+def run_one(cfg: Config, path: Path, resume: bool = False, checkpoint_every: int | None = None
+            ) -> tuple[dict, float]:
+    """One run of the grid in its own folder, silently (also in a worker process): (doc, seconds)."""
+    from ... import threads
     t0 = time.perf_counter()
-    doc = pm25.run(ns)
+    ctx = RunContext.for_folder(NAME, path, cfg, quiet=True, resume=resume, checkpoint_every=checkpoint_every)
+    with threads.task_threads(cfg.threads):
+        doc = run_single(cfg, ctx)
     return doc, time.perf_counter() - t0
 
 
-def _namespaces(args: argparse.Namespace, root: Path) -> list[tuple[str, str, argparse.Namespace]]:
+def grid_configs(cfg: Config) -> list[tuple[str, str, Config]]:
+    """(name, label, config) of every grid run: ``cfg`` with the grid's overrides."""
     out = []
     for name, over, label in GRID:
-        ns = copy.copy(args)
-        ns.report, ns.quiet, ns.out = False, True, root / name
-        ns.head, ns.layers, ns.strategy = "regression", 1, "direct"
-        ns.recursive_weather = "last"          # the headline (and the selection) stays a real forecast
-        for k, v in over.items():
-            setattr(ns, k, v)
-        out.append((name, label, ns))
+        # the headline (and the selection) stays a real forecast: recursive_weather "last"
+        base = dataclasses.replace(cfg, report=False, head="regression", layers=1, strategy="direct",
+                                   recursive_weather="last")
+        out.append((name, label, dataclasses.replace(base, **over)))
     return out
 
 
@@ -68,7 +71,6 @@ def _f(v: Any, nd: int) -> str:
 
 
 def _tables(docs: dict[str, dict], seconds: dict[str, float], horizons: list[int]) -> tuple[str, dict]:
-    from .pm25 import REFERENCE
     hs = [str(h) for h in horizons]
     reg = [(n, lab) for n, _, lab in GRID if n.startswith("reg-") and n in docs]
     cls = [(n, lab) for n, _, lab in GRID if n.startswith("cls-") and n in docs]
@@ -159,42 +161,44 @@ def _tables(docs: dict[str, dict], seconds: dict[str, float], horizons: list[int
     return "\n".join(out), summary
 
 
-def run_report(args: argparse.Namespace) -> dict:
-    root = Path(args.out) if args.out is not None else Path("runs") / "pm25-report"
-    root.mkdir(parents=True, exist_ok=True)
-    jobs = _namespaces(args, root)
+def run_report(cfg: Config, ctx: RunContext) -> dict:
+    """Every run of :data:`GRID` in a sub-folder of the run folder; report.md / report.json."""
+    root = ctx.folder.path
+    jobs = grid_configs(cfg)
+    opts = {"resume": ctx.resume, "checkpoint_every": ctx.checkpoint_every}
     t0 = time.perf_counter()
     docs: dict[str, dict] = {}
     seconds: dict[str, float] = {}
-    say(args, f"pm25 report: {len(jobs)} runs, {args.jobs} in parallel -> {root}")
-    if args.jobs == 1:
-        for name, _, ns in jobs:
-            docs[name], seconds[name] = _one(ns)
-            say(args, f"  {name} done in {seconds[name]:.0f} s")
+    ctx.say(f"pm25 report: {len(jobs)} runs, {cfg.jobs} in parallel -> {root}")
+    if cfg.jobs == 1:
+        for name, _, sub in jobs:
+            docs[name], seconds[name] = run_one(sub, root / name, **opts)
+            ctx.say(f"  {name} done in {seconds[name]:.0f} s")
     else:
-        with ProcessPoolExecutor(max_workers=args.jobs, mp_context=get_context("spawn")) as pool:
-            futures = {pool.submit(_one, ns): name for name, _, ns in jobs}
+        with ProcessPoolExecutor(max_workers=cfg.jobs, mp_context=get_context("spawn")) as pool:
+            futures = {pool.submit(run_one, sub, root / name, **opts): name for name, _, sub in jobs}
             for fut in as_completed(futures):
                 name = futures[fut]
                 docs[name], seconds[name] = fut.result()
-                say(args, f"  {name} done in {seconds[name]:.0f} s ({time.perf_counter() - t0:.0f} s so far)")
+                ctx.say(f"  {name} done in {seconds[name]:.0f} s ({time.perf_counter() - t0:.0f} s so far)")
     wall = time.perf_counter() - t0
-    tables, summary = _tables(docs, seconds, sorted(args.horizon))
-    cmd = (f"RNNLAB_DATA=... rnnlab run pm25 --report --jobs {args.jobs} --epochs {args.epochs} "
-           f"--patience {args.patience} --hidden {args.hidden} --steps {args.steps} --batch-size {args.batch_size} "
-           f"--lr {args.lr:g} --seed {args.seed} --horizon {' '.join(map(str, sorted(args.horizon)))}")
+    tables, summary = _tables(docs, seconds, horizons(cfg))
+    cmd = (f"RNNLAB_DATA=... rnnlab run pm25 --report --jobs {cfg.jobs} --epochs {cfg.epochs} "
+           f"--patience {cfg.patience} --hidden {cfg.hidden} --steps {cfg.steps} --batch-size {cfg.batch_size} "
+           f"--lr {cfg.lr:g} --seed {cfg.seed} --horizon '{' '.join(map(str, horizons(cfg)))}'")
     head = [f"## PM2.5 report grid ({len(jobs)} runs, {wall / 60:.1f} min wall on {os.cpu_count()} cores, "
-            f"{args.jobs} parallel jobs)", "", f"`{cmd}`", "",
-            f"Train {args.train_years}, validation {args.val_years} (early stopping and model selection only), "
-            f"test {args.test_years}; scalers fitted on training rows; observed targets only; "
-            f"hidden {args.hidden}, {args.steps} steps, batch {args.batch_size}, Adam lr {args.lr:g}, "
-            f"clipnorm {args.clipnorm:g}, up to {args.epochs} epochs with early stopping (patience {args.patience}), "
-            f"target: {args.target} on {args.transform}, seed {args.seed}.", ""]
+            f"{cfg.jobs} parallel jobs)", "", f"`{cmd}`", "",
+            f"Train {years(cfg, 'train')}, validation {years(cfg, 'val')} (early stopping and model selection "
+            f"only), test {years(cfg, 'test')}; scalers fitted on training rows; observed targets only; "
+            f"hidden {cfg.hidden}, {cfg.steps} steps, batch {cfg.batch_size}, Adam lr {cfg.lr:g}, "
+            f"clipnorm {cfg.clipnorm:g}, up to {cfg.epochs} epochs with early stopping (patience {cfg.patience}), "
+            f"target: {cfg.target} on {cfg.transform}, seed {cfg.seed}.", ""]
     text = "\n".join(head) + "\n" + tables + "\n"
     atomic_write_text(root / "report.md", text)
     doc = {"task": "pm25-report", "wall_seconds": round(wall, 1), "run_seconds": {k: round(v, 1) for k, v in seconds.items()},
            "summary": summary, "runs": {n: str(root / n) for n in docs}, "command": cmd,
            "cpu_count": os.cpu_count(), "python": platform.python_version()}
     atomic_write_text(root / "report.json", json.dumps(doc, indent=2) + "\n")
-    say(args, text, f"-> {root / 'report.md'}  ({wall:.0f} s)")
+    ctx.say(text)
+    ctx.result(f"pm25 report -> {root / 'report.md'}  ({wall:.0f} s)")
     return doc
