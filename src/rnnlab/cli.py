@@ -1,15 +1,34 @@
-"""The ``rnnlab`` command: ``rnnlab list``, ``rnnlab run TASK [options]``, ``rnnlab diagnose ...``."""
+"""The ``rnnlab`` command: ``rnnlab list``, ``rnnlab run TASK [options]``, ``rnnlab diagnose ...``.
+
+``rnnlab run TASK`` offers every field of the task's config as an option, plus the run options
+``--out``, ``--quiet``, ``--checkpoint-every N`` and ``--resume RUN_DIR``. An interrupted run
+(Ctrl-C / SIGTERM) leaves a checkpoint and prints the command that continues it; exit status 130
+(SIGINT) or 143 (SIGTERM). Errors a user can fix print one line and exit with status 2.
+"""
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Sequence
 
-from .errors import RnnlabError
+from .errors import InputError, RnnlabError, TrainingInterrupted
+
+
+def _add_run_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("run options")
+    g.add_argument("--out", type=Path, default=None, help="run folder (default runs/<task>)")
+    g.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch lines; the final result still prints")
+    g.add_argument("--checkpoint-every", type=int, default=None, metavar="N",
+                   help="also checkpoint every N updates (default: at every epoch end)")
+    g.add_argument("--resume", type=Path, default=None, metavar="RUN_DIR",
+                   help="continue the interrupted run in RUN_DIR from its checkpoint, with its config.json "
+                        "(options given here override the saved ones)")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import tasks
+    from . import diagnose, tasks
+    from .tasks.config import add_config_arguments
     p = argparse.ArgumentParser(prog="rnnlab", description="Recurrent neural networks on NumPy: run the lecture's cases.")
     sub = p.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="list the tasks")
@@ -17,23 +36,72 @@ def build_parser() -> argparse.ArgumentParser:
     run_sub = run.add_subparsers(dest="task", required=True, metavar="TASK")
     for name, summary in tasks.available().items():
         tp = run_sub.add_parser(name, help=summary, description=summary)
-        tasks.get_task(name).add_arguments(tp)
+        module = tasks.get_task(name)
+        if not hasattr(module, "Config"):          # TRANSITION: a task still on add_arguments/run(args)
+            module.add_arguments(tp)
+            continue
+        add_config_arguments(tp.add_argument_group("task options"), module.Config)
+        _add_run_options(tp)
+    diagnose.add_arguments(sub.add_parser("diagnose", help=diagnose.SUMMARY, description=diagnose.SUMMARY))
     return p
 
 
+def _run(args: argparse.Namespace) -> int:
+    from .tasks import get_task
+    from .tasks.config import config_from_args
+    from .tasks.launch import read_run_config, resume_command, run_task
+    if not hasattr(get_task(args.task), "Config"):   # TRANSITION: a task still on add_arguments/run(args)
+        get_task(args.task).run(args)
+        return 0
+    cls = get_task(args.task).Config
+    out, every = args.out, args.checkpoint_every
+    if args.resume is not None:
+        if out is not None and Path(out).resolve() != args.resume.resolve():
+            raise InputError(f"--out {out} and --resume {args.resume}: a resumed run stays in its folder; give one of them")
+        saved, run_opts = read_run_config(args.task, args.resume)
+        config = config_from_args(cls, args, base=saved)
+        out = args.resume
+        every = every if every is not None else run_opts.get("checkpoint_every")
+    else:
+        config = config_from_args(cls, args)
+    try:
+        run_task(args.task, config, out=out, quiet=args.quiet, resume=args.resume is not None,
+                 checkpoint_every=every)
+    except TrainingInterrupted as exc:
+        then = "resume with" if exc.checkpoint is not None else "no checkpoint; start again with"
+        print(f"rnnlab: {exc} — {then}: {resume_command(args.task, _folder(args.task, config, out))}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:  # outside fit (data preparation, writing results): no new checkpoint
+        print(f"rnnlab: interrupted (SIGINT) outside training — resume with: "
+              f"{resume_command(args.task, _folder(args.task, config, out))}", file=sys.stderr)
+        return 130
+    return 0
+
+
+def _folder(task: str, config, out: Path | None) -> Path:
+    from .tasks.launch import default_folder
+    return out if out is not None else default_folder(task, config)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``rnnlab`` command; returns the exit status."""
     from . import tasks
     args = build_parser().parse_args(argv)
-    if args.command == "list":
-        for name, summary in tasks.available().items():
-            print(f"{name:<14s} {summary}")
-        return 0
     try:
-        tasks.get_task(args.task).run(args)
+        if args.command == "list":
+            for name, summary in tasks.available().items():
+                print(f"{name:<14s} {summary}")
+            return 0
+        if args.command == "diagnose":
+            from .diagnose import main as diagnose_main
+            return diagnose_main(args)
+        return _run(args)
     except RnnlabError as exc:
         print(f"rnnlab: error: {exc}", file=sys.stderr)
         return 2
-    return 0
+    except KeyboardInterrupt:
+        print("rnnlab: interrupted (SIGINT)", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,14 +1,20 @@
-"""What every task run shares: common CLI options, the run folder and its files.
+"""What every task run shares: the run folder, its files, and the context a task runs in.
 
 A run folder holds:
 
 | file            | what                                                            |
 |-----------------|-----------------------------------------------------------------|
+| config.json     | the task name and its full configuration (written first; ``--resume`` reads it) |
+| INCOMPLETE      | present only while the run is in progress or after it was interrupted |
+| checkpoint/     | the training checkpoint (``model.fit(checkpoint_dir=...)``)     |
 | metrics.json    | final metrics, the naive baselines beside them, seed, all hyperparameters, time |
 | history.csv     | per-epoch loss, metrics, learning rate, epoch time              |
 | loss.png        | loss and metric curves, train and validation                    |
 | model/          | the trained model (``rnnlab.load(folder / "model")``)           |
 | (task-specific) | e.g. prediction plots, worked examples, tables                  |
+
+Results (metrics.json, pictures, model/) are written only after training has finished, and
+INCOMPLETE is removed last: a folder without INCOMPLETE is a finished run.
 """
 from __future__ import annotations
 
@@ -24,21 +30,11 @@ from typing import Any
 import numpy as np
 
 from ..fileio import atomic_write_text
-from ..registry import make_recurrent  # noqa: F401  (re-exported for the task modules)
+from ..registry import make_recurrent  # noqa: F401  (re-exported: tests and benchmarks import it from here)
 
-
-def add_common_arguments(p: argparse.ArgumentParser, *, epochs: int, batch_size: int, lr: float,
-                         hidden: int, cell: str | None = None) -> None:
-    p.add_argument("--epochs", type=int, default=epochs, help=f"training epochs (default {epochs})")
-    p.add_argument("--batch-size", type=int, default=batch_size, help=f"mini-batch size (default {batch_size})")
-    p.add_argument("--lr", type=float, default=lr, help=f"learning rate (default {lr})")
-    p.add_argument("--hidden", type=int, default=hidden, help=f"hidden units per recurrent layer (default {hidden})")
-    p.add_argument("--seed", type=int, default=0, help="random seed: same seed, same numbers (default 0)")
-    p.add_argument("--out", type=Path, default=None, help="run folder (default runs/<task>)")
-    p.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch lines")
-    if cell is not None:
-        p.add_argument("--cell", choices=["rnn", "lstm", "gru"], default=cell,
-                       help=f"recurrent cell (default {cell})")
+CONFIG_FILE = "config.json"
+INCOMPLETE_FILE = "INCOMPLETE"
+CHECKPOINT_DIR = "checkpoint"
 
 
 def _jsonable(v: Any) -> Any:
@@ -56,28 +52,52 @@ def _jsonable(v: Any) -> Any:
 
 
 class RunFolder:
-    """Collects a task's outputs and writes them (atomically) into one folder."""
+    """Collects a task's outputs and writes them (atomically) into one folder.
 
-    def __init__(self, task: str, out: Path | None, args: argparse.Namespace | dict[str, Any]) -> None:
+    ``config`` is the task's config dataclass (or a plain dict of hyperparameters, e.g. for a
+    sub-run); it is recorded in metrics.json as ``hyperparameters``.
+    """
+
+    def __init__(self, task: str, out: Path | str | None, config: Any) -> None:
         self.task = task
         self.path = Path(out) if out is not None else Path("runs") / task
         self.path.mkdir(parents=True, exist_ok=True)
-        if dataclasses.is_dataclass(args):
-            args = dataclasses.asdict(args)
-        self.hyper = {k: v for k, v in (vars(args) if not isinstance(args, dict) else args).items()
-                      if k not in ("func", "out", "quiet", "task")}
+        if dataclasses.is_dataclass(config) and not isinstance(config, type):
+            config = dataclasses.asdict(config)
+        elif isinstance(config, argparse.Namespace):  # legacy: tasks not yet on the Config contract
+            config = {k: v for k, v in vars(config).items() if k not in ("func", "out", "quiet", "task")}
+        if not isinstance(config, dict):
+            raise TypeError(f"RunFolder: expected a task config dataclass or a dict, got {type(config).__name__}")
+        self.hyper = dict(config)
         self.t0 = time.perf_counter()
 
     def file(self, name: str) -> Path:
         return self.path / name
 
+    # -- the run's life cycle (written by the command line, not by the tasks) ----------------------
+    def write_config(self, doc: dict[str, Any]) -> None:
+        atomic_write_text(self.file(CONFIG_FILE), json.dumps(_jsonable(doc), indent=2) + "\n")
+
+    def mark_incomplete(self, resume_command: str) -> None:
+        atomic_write_text(self.file(INCOMPLETE_FILE),
+                          f"This {self.task} run has not finished: its results (metrics.json, model/, "
+                          "pictures) are missing or from an earlier run.\n"
+                          f"Training state is saved in {CHECKPOINT_DIR}/. Resume with:\n  {resume_command}\n")
+
+    def mark_complete(self) -> None:
+        self.file(INCOMPLETE_FILE).unlink(missing_ok=True)
+
+    @property
+    def complete(self) -> bool:
+        return not self.file(INCOMPLETE_FILE).exists()
+
+    # -- results ----------------------------------------------------------------------------------
     def write_history(self, history, name: str = "history.csv", plot: str = "loss.png", title: str = "") -> None:
         from ..viz import plot_history
         atomic_write_text(self.file(name), history.to_csv())
         plot_history(history, self.file(plot), title=title or self.task)
 
     def write_metrics(self, metrics: dict[str, Any], baselines: dict[str, Any], extra: dict[str, Any] | None = None) -> dict:
-        import numpy
         doc = {
             "task": self.task,
             "metrics": metrics,
@@ -85,7 +105,7 @@ class RunFolder:
             "hyperparameters": self.hyper,
             "seed": self.hyper.get("seed"),
             "seconds": round(time.perf_counter() - self.t0, 2),
-            "versions": {"python": platform.python_version(), "numpy": numpy.__version__},
+            "versions": {"python": platform.python_version(), "numpy": np.__version__},
         }
         if extra:
             doc.update(extra)
@@ -95,6 +115,21 @@ class RunFolder:
 
     def write_text(self, name: str, text: str) -> None:
         atomic_write_text(self.file(name), text)
+
+
+# -- legacy, until every task takes a Config (see rnnlab.tasks) -------------------------------------
+def add_common_arguments(p: argparse.ArgumentParser, *, epochs: int, batch_size: int, lr: float,
+                         hidden: int, cell: str | None = None) -> None:
+    p.add_argument("--epochs", type=int, default=epochs, help=f"training epochs (default {epochs})")
+    p.add_argument("--batch-size", type=int, default=batch_size, help=f"mini-batch size (default {batch_size})")
+    p.add_argument("--lr", type=float, default=lr, help=f"learning rate (default {lr})")
+    p.add_argument("--hidden", type=int, default=hidden, help=f"hidden units per recurrent layer (default {hidden})")
+    p.add_argument("--seed", type=int, default=0, help="random seed: same seed, same numbers (default 0)")
+    p.add_argument("--out", type=Path, default=None, help="run folder (default runs/<task>)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch lines")
+    if cell is not None:
+        from ..registry import recurrent_names
+        p.add_argument("--cell", choices=list(recurrent_names()), default=cell, help=f"recurrent cell (default {cell})")
 
 
 def say(args, *lines: str) -> None:
@@ -108,9 +143,11 @@ class RunContext:
 
     ``ctx.fit_options()`` are the keyword arguments for the task's main ``model.fit`` call
     (progress, checkpoint folder inside the run folder, checkpoint interval, resume).
+    ``ctx.say(...)`` prints progress and examples (silent with ``--quiet``); ``ctx.result(line)``
+    prints the run's final one-line result (always).
     """
 
-    def __init__(self, folder: "RunFolder", *, quiet: bool = False, resume: bool = False,
+    def __init__(self, folder: RunFolder, *, quiet: bool = False, resume: bool = False,
                  checkpoint_every: int | None = None) -> None:
         self.folder, self.quiet, self.resume = folder, bool(quiet), bool(resume)
         self.checkpoint_every = checkpoint_every
@@ -125,7 +162,7 @@ class RunContext:
 
     @property
     def checkpoint_dir(self) -> Path:
-        return self.folder.path / "checkpoint"
+        return self.folder.path / CHECKPOINT_DIR
 
     def fit_options(self) -> dict[str, Any]:
         return {"verbose": self.verbose, "checkpoint_dir": self.checkpoint_dir,
@@ -135,3 +172,6 @@ class RunContext:
         if not self.quiet:
             for line in lines:
                 print(line)
+
+    def result(self, line: str) -> None:
+        print(line, flush=True)

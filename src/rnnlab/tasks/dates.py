@@ -8,14 +8,17 @@ dates never seen. Baselines: the most common target string, and per-character ma
 """
 from __future__ import annotations
 
-import argparse
 import datetime as dt
+from collections import Counter
+from dataclasses import dataclass
 
 import numpy as np
 
+from ..callbacks import Callback
 from ..data.padding import pad_sequences
-from ..seq2seq import Seq2Seq
-from .base import RunFolder, add_common_arguments, say
+from ..seq2seq import STRUCTURES, Seq2Seq
+from .base import RunContext
+from .config import CELL_CHOICES, TaskConfig, option
 
 NAME = "dates"
 SUMMARY = "human-written dates to ISO 8601 with a seq2seq encoder-decoder (many-to-many, unequal lengths)"
@@ -25,11 +28,26 @@ TGT_CHARS = "-0123456789"
 BOS = 0  # target id 0 is <bos>; characters start at 1
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    add_common_arguments(p, epochs=25, batch_size=64, lr=3e-3, hidden=96, cell="gru")
-    p.add_argument("--structure", choices=["context", "state"], default="state",
-                   help="decoder structure of the lecture: c at every step, or c as the initial state only")
-    p.add_argument("--samples", type=int, default=12000, help="training pairs (default 12000)")
+@dataclass
+class Config(TaskConfig):
+    epochs: int = option(25, "training epochs")
+    batch_size: int = option(64, "mini-batch size")
+    lr: float = option(3e-3, "learning rate (Adam, gradient norm clipped at 5)")
+    hidden: int = option(96, "hidden units of the encoder and the decoder")
+    cell: str = option("gru", "recurrent cell of the encoder and the decoder", choices=CELL_CHOICES)
+    structure: str = option("state", "decoder structure of the lecture: c at every step (context), "
+                            "or c as the initial state only (state)", choices=STRUCTURES)
+    samples: int = option(12000, "training pairs (validation and test: 2000 other days each)")
+
+
+class ValSequenceAccuracy(Callback):
+    """Adds ``val_sequence_accuracy`` to each epoch's logs: greedy decoding, every character right."""
+
+    def __init__(self, src: np.ndarray, tgt: np.ndarray, src_mask: np.ndarray | None = None) -> None:
+        self.src, self.tgt, self.src_mask = src, tgt, src_mask
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
+        logs["val_sequence_accuracy"] = self.model.sequence_accuracy(self.src, self.tgt, self.src_mask)
 
 
 def make_pairs(days: np.ndarray, rng: np.random.Generator) -> tuple[list[str], list[str]]:
@@ -53,45 +71,50 @@ def decode(ids: np.ndarray) -> list[str]:
     return ["".join(TGT_CHARS[i - 1] if i > 0 else "?" for i in row) for row in ids]
 
 
-def run(args: argparse.Namespace) -> dict:
-    rng = np.random.default_rng(args.seed)
+def make_data(config: Config) -> dict[str, tuple]:
+    """``{"train"|"val"|"test": (src ids, src mask, tgt ids, src texts, tgt texts)}`` from ``config.seed``;
+    the three splits are disjoint sets of days."""
+    rng = np.random.default_rng(config.seed)
     n_days = (dt.date(2049, 12, 31) - dt.date(1950, 1, 1)).days + 1
     days = rng.permutation(n_days)
-    n_val = n_test = 2000
-    splits = {"train": days[:min(args.samples, n_days - 4000)], "val": days[-4000:-2000], "test": days[-2000:]}
+    splits = {"train": days[:min(config.samples, n_days - 4000)], "val": days[-4000:-2000], "test": days[-2000:]}
     data = {}
     for name, d in splits.items():
         s, t = make_pairs(d, rng)
         sx, sm = encode(s, SRC_CHARS)
         ty, _ = encode(t, TGT_CHARS, offset=1)
         data[name] = (sx, sm, ty, s, t)
+    return data
 
-    model = Seq2Seq(len(SRC_CHARS), len(TGT_CHARS) + 1, hidden=args.hidden, embed=16, cell=args.cell,
-                    structure=args.structure, bos=BOS, seed=args.seed)
-    folder = RunFolder(NAME, args.out, args)
+
+def run(config: Config, ctx: RunContext) -> dict:
+    data = make_data(config)
+    model = Seq2Seq(len(SRC_CHARS), len(TGT_CHARS) + 1, hidden=config.hidden, embed=16, cell=config.cell,
+                    structure=config.structure, bos=BOS, seed=config.seed)
+    model.compile(optimizer="adam", lr=config.lr, clipnorm=5.0)
     sx, sm, ty = data["train"][:3]
     vx, vm, vy = data["val"][:3]
-    hist = model.fit(sx, ty, src_mask=sm, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                     seed=args.seed, validation=(vx, vy, vm), verbose=0 if args.quiet else 1)
+    history = model.fit((sx, ty), ty, mask=(sm, None), epochs=config.epochs, batch_size=config.batch_size,
+                        validation_data=((vx, vy), vy, (vm, None)), callbacks=[ValSequenceAccuracy(vx, vy, vm)],
+                        **ctx.fit_options())
     tx, tm, tyy, ts, tt = data["test"]
     pred = model.generate(tx, tyy.shape[1], src_mask=tm)
     exact = float(np.mean((pred == tyy).all(axis=1)))
     char_acc = float(np.mean(pred == tyy))
     train_targets = data["train"][4]
-    common = max(set(train_targets), key=train_targets.count)
+    common = Counter(train_targets).most_common(1)[0][0]     # ties: the first seen (deterministic)
     majority_chars = np.array([np.bincount(ty[:, j]).argmax() for j in range(ty.shape[1])])
     baselines = {"most_common_date": float(np.mean([t == common for t in tt])),
                  "per_character_majority_char_accuracy": float(np.mean(tyy == majority_chars[None]))}
     shown = "\n".join(f"{s:<30s} -> {p}   ({'ok' if p == t else 'true ' + t})"
                       for s, p, t in zip(ts[:15], decode(pred[:15]), tt[:15]))
+    folder = ctx.folder
     folder.write_text("examples.txt", shown + "\n")
-    from ..callbacks import History
-    h = History()
-    for i, loss in enumerate(hist["loss"]):
-        h.append(i + 1, {"loss": loss, "val_sequence_accuracy": hist["val_sequence_accuracy"][i]})
-    folder.write_history(h, title="dates")
+    folder.write_history(history, title="dates")
+    model.save(folder.file("model"))
     doc = folder.write_metrics({"test_exact_match": exact, "test_char_accuracy": char_acc,
                                 "test_dates": int(len(ts))}, baselines)
-    say(args, shown, f"dates ({args.cell}, {args.structure}): exact match on unseen dates {exact:.4f}, "
-                     f"characters {char_acc:.4f} (most common date {baselines['most_common_date']:.4f})  -> {folder.path}")
+    ctx.say(shown)
+    ctx.result(f"dates ({config.cell}, {config.structure}): exact match on unseen dates {exact:.4f}, "
+               f"characters {char_acc:.4f} (most common date {baselines['most_common_date']:.4f})  -> {folder.path}")
     return doc

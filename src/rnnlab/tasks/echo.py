@@ -10,45 +10,57 @@ beside the model: the training mean (R² ≈ 0) and "repeat the last value" (per
 """
 from __future__ import annotations
 
-import argparse
+from dataclasses import dataclass
 
 import numpy as np
 
 from .. import metrics
 from ..data.synthetic import echo_signal
 from ..layers.dense import Dense
-from ..model import Sequential
-from .base import RunFolder, add_common_arguments, make_recurrent, say
+from ..registry import make_recurrent
+from ..sequential import Sequential
+from .base import RunContext
+from .config import CELL_CHOICES, TaskConfig, option
 
 NAME = "echo"
 SUMMARY = "echo signal, 2 steps, regression at the last step (lecture case 1)"
 REFERENCE = {"test_loss_mse_half": 0.002230, "r2": 0.9526}
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    add_common_arguments(p, epochs=60, batch_size=32, lr=0.01, hidden=4, cell="rnn")
-    p.add_argument("--samples", type=int, default=2000, help="training sequences (default 2000)")
+@dataclass
+class Config(TaskConfig):
+    epochs: int = option(60, "training epochs")
+    batch_size: int = option(32, "mini-batch size")
+    lr: float = option(0.01, "learning rate (Adam)")
+    hidden: int = option(4, "hidden units of the recurrent layer (the lecture: 4)")
+    cell: str = option("rnn", "recurrent cell (rnn: tanh, the lecture's)", choices=CELL_CHOICES)
+    samples: int = option(2000, "training sequences (validation: a fifth, at least 200; test: 1000)")
 
 
-def run(args: argparse.Namespace) -> dict:
-    rng = np.random.default_rng(args.seed)
-    x_train, y_train = echo_signal(args.samples, 2, rng=rng)
-    x_val, y_val = echo_signal(max(200, args.samples // 5), 2, rng=rng)
-    x_test, y_test = echo_signal(1000, 2, rng=rng)
+def make_data(config: Config) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Train, validation and test sets, all drawn from ``config.seed`` (the test set is regenerable)."""
+    rng = np.random.default_rng(config.seed)
+    return {"train": echo_signal(config.samples, 2, rng=rng),
+            "val": echo_signal(max(200, config.samples // 5), 2, rng=rng),
+            "test": echo_signal(1000, 2, rng=rng)}
 
-    model = Sequential([make_recurrent(args.cell, args.hidden, activation="tanh") if args.cell == "rnn"
-                        else make_recurrent(args.cell, args.hidden), Dense(1)], input_size=1, seed=args.seed)
-    model.compile(loss="mse", optimizer="adam", lr=args.lr, metrics=["r2"])
-    folder = RunFolder(NAME, args.out, args)
-    history = model.fit(x_train, y_train, epochs=args.epochs, batch_size=args.batch_size,
-                        validation_data=(x_val, y_val), verbose=0 if args.quiet else 1)
+
+def scores(pred: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    """The reported test numbers of predictions ``pred`` against targets ``y``."""
+    mse = float(np.mean((pred - y) ** 2))
+    return {"test_mse": mse, "test_mse_half": mse / 2, "test_r2": metrics.r2(pred, y), "test_mae": metrics.mae(pred, y)}
+
+
+def run(config: Config, ctx: RunContext) -> dict:
+    data = make_data(config)
+    (x_train, y_train), (x_val, y_val), (x_test, y_test) = data["train"], data["val"], data["test"]
+    kw = {"activation": "tanh"} if config.cell == "rnn" else {}
+    model = Sequential([make_recurrent(config.cell, config.hidden, **kw), Dense(1)], input_size=1, seed=config.seed)
+    model.compile(loss="mse", optimizer="adam", lr=config.lr, metrics=["r2"])
+    history = model.fit(x_train, y_train, epochs=config.epochs, batch_size=config.batch_size,
+                        validation_data=(x_val, y_val), **ctx.fit_options())
     pred = model.predict(x_test)
-    result = {
-        "test_mse": float(np.mean((pred - y_test) ** 2)),
-        "test_mse_half": float(np.mean((pred - y_test) ** 2) / 2),
-        "test_r2": metrics.r2(pred, y_test),
-        "test_mae": metrics.mae(pred, y_test),
-    }
+    result = scores(pred, y_test)
     mean_pred = np.full_like(y_test, y_train.mean())
     persistence = x_test[:, -1, :]
     baselines = {
@@ -57,6 +69,7 @@ def run(args: argparse.Namespace) -> dict:
                                    "test_r2": metrics.r2(persistence, y_test)},
         "reference_implementation": REFERENCE,
     }
+    folder = ctx.folder
     folder.write_history(history, title="echo")
     from ..viz import plot_series
     k = 60
@@ -66,7 +79,7 @@ def run(args: argparse.Namespace) -> dict:
                 xlabel="test sequence")
     model.save(folder.file("model"))
     doc = folder.write_metrics(result, baselines)
-    say(args, f"echo: test R² {result['test_r2']:.4f}  MSE/2 {result['test_mse_half']:.6f}  "
-              f"(reference R² {REFERENCE['r2']}, MSE/2 {REFERENCE['test_loss_mse_half']}; "
-              f"baseline mean R² {baselines['train_mean']['test_r2']:.3f})  -> {folder.path}")
+    ctx.result(f"echo: test R² {result['test_r2']:.4f}  MSE/2 {result['test_mse_half']:.6f}  "
+               f"(reference R² {REFERENCE['r2']}, MSE/2 {REFERENCE['test_loss_mse_half']}; "
+               f"baseline mean R² {baselines['train_mean']['test_r2']:.3f})  -> {folder.path}")
     return doc

@@ -11,24 +11,50 @@ The naive baseline is bitwise XOR (subtraction that forgets every borrow).
 """
 from __future__ import annotations
 
-import argparse
+from dataclasses import dataclass
 
 import numpy as np
 
 from .. import metrics
+from ..callbacks import EarlyStopping
 from ..data.synthetic import all_subtraction_pairs, binary_subtraction, from_bits
 from ..layers.dense import Dense
-from ..model import Sequential
-from .base import RunFolder, add_common_arguments, make_recurrent, say
+from ..registry import make_recurrent
+from ..sequential import Sequential
+from .base import RunContext
+from .config import CELL_CHOICES, TaskConfig, option
 
 NAME = "subtraction"
 SUMMARY = "binary subtraction, per-step logistic output, no bias; generalises to 16/32 bits (lecture case 2)"
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    add_common_arguments(p, epochs=40, batch_size=32, lr=0.01, hidden=16, cell="rnn")
-    p.add_argument("--bits", type=int, default=8, help="bits of the training numbers (default 8)")
-    p.add_argument("--train-pairs", type=int, default=3000, help="training pairs drawn from all pairs (default 3000)")
+@dataclass
+class Config(TaskConfig):
+    epochs: int = option(40, "training epochs (early stopping on val_loss, patience 8)")
+    batch_size: int = option(32, "mini-batch size")
+    lr: float = option(0.01, "learning rate (Adam)")
+    hidden: int = option(16, "hidden units of the recurrent layer")
+    cell: str = option("rnn", "recurrent cell (no biases anywhere, the lecture's table)", choices=CELL_CHOICES)
+    bits: int = option(8, "bits of the training numbers")
+    train_pairs: int = option(3000, "training pairs drawn from all pairs (at most half of them)")
+
+
+def make_data(config: Config) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], np.random.Generator]:
+    """Disjoint train / validation / test pairs of ``config.bits``-bit numbers, from ``config.seed``;
+    and the generator, positioned after the split (it draws the longer numbers next)."""
+    rng = np.random.default_rng(config.seed)
+    pairs = all_subtraction_pairs(config.bits)
+    order = rng.permutation(len(pairs))
+    n_train = min(config.train_pairs, len(pairs) // 2)
+    n_val = min(1000, (len(pairs) - n_train) // 4)
+    split = {"train": pairs[order[:n_train]], "val": pairs[order[n_train:n_train + n_val]],
+             "test": pairs[order[n_train + n_val:]]}
+    return {name: binary_subtraction(p, config.bits) for name, p in split.items()}, rng
+
+
+def longer_numbers(rng: np.random.Generator) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """5000 random 16-bit and 32-bit subtractions (drawn in that order from ``rng``)."""
+    return {bits: binary_subtraction(bits=bits, n=5000, rng=rng) for bits in (16, 32)}
 
 
 def predicted_bits(model, x) -> np.ndarray:
@@ -41,7 +67,7 @@ def predicted_bits(model, x) -> np.ndarray:
     return (model.predict(x)[..., 0] > 0.5).astype(np.int64)
 
 
-def _exact(model, x, y) -> float:
+def exact(model, x, y) -> float:
     """Fraction of numbers with every bit right (:func:`rnnlab.metrics.accuracy`'s per-step rule)."""
     return metrics.accuracy(model.predict(x), y)
 
@@ -52,39 +78,29 @@ def xor_baseline(x: np.ndarray, y: np.ndarray) -> float:
     return metrics.accuracy(guess[..., None].astype(np.float32), y)
 
 
-def run(args: argparse.Namespace) -> dict:
-    rng = np.random.default_rng(args.seed)
-    pairs = all_subtraction_pairs(args.bits)
-    order = rng.permutation(len(pairs))
-    n_train = min(args.train_pairs, len(pairs) // 2)
-    n_val = min(1000, (len(pairs) - n_train) // 4)
-    train_p, val_p, test_p = pairs[order[:n_train]], pairs[order[n_train:n_train + n_val]], pairs[order[n_train + n_val:]]
-    x_train, y_train = binary_subtraction(train_p, args.bits)
-    x_val, y_val = binary_subtraction(val_p, args.bits)
-    x_test, y_test = binary_subtraction(test_p, args.bits)
+def run(config: Config, ctx: RunContext) -> dict:
+    data, rng = make_data(config)
+    (x_train, y_train), (x_val, y_val), (x_test, y_test) = data["train"], data["val"], data["test"]
 
-    model = Sequential([make_recurrent(args.cell, args.hidden, return_sequences=True, use_bias=False),
-                        Dense(1, use_bias=False)], input_size=2, seed=args.seed)
-    model.compile(loss="binary_crossentropy", optimizer="adam", lr=args.lr, metrics=["accuracy"])
-    folder = RunFolder(NAME, args.out, args)
-    from ..callbacks import EarlyStopping
+    model = Sequential([make_recurrent(config.cell, config.hidden, return_sequences=True, use_bias=False),
+                        Dense(1, use_bias=False)], input_size=2, seed=config.seed)
+    model.compile(loss="binary_crossentropy", optimizer="adam", lr=config.lr, metrics=["accuracy"])
     stop = EarlyStopping(monitor="val_loss", patience=8, restore_best_weights=True)
-    history = model.fit(x_train, y_train, epochs=args.epochs, batch_size=args.batch_size,
-                        validation_data=(x_val, y_val), callbacks=[stop], verbose=0 if args.quiet else 1)
+    history = model.fit(x_train, y_train, epochs=config.epochs, batch_size=config.batch_size,
+                        validation_data=(x_val, y_val), callbacks=[stop], **ctx.fit_options())
 
-    result = {"train_pairs": int(n_train), "test_pairs_unseen": int(len(test_p)),
-              "test_accuracy_unseen": _exact(model, x_test, y_test)}
+    result = {"train_pairs": int(len(x_train)), "test_pairs_unseen": int(len(x_test)),
+              "test_accuracy_unseen": exact(model, x_test, y_test)}
     baselines = {"xor_no_borrow": {"test_accuracy_unseen": xor_baseline(x_test, y_test)},
                  "reference_implementation": {"accuracy_on_training_set": 1.0}}
     # the same weights, folded over longer numbers
-    for bits in (16, 32):
-        xl, yl = binary_subtraction(bits=bits, n=5000, rng=rng)
-        result[f"accuracy_{bits}bit"] = _exact(model, xl, yl)
+    for bits, (xl, yl) in longer_numbers(rng).items():
+        result[f"accuracy_{bits}bit"] = exact(model, xl, yl)
         baselines["xor_no_borrow"][f"accuracy_{bits}bit"] = xor_baseline(xl, yl)
 
     # a worked example
     a, b = 13, 6
-    xw, yw = binary_subtraction(np.array([[a, b]]), args.bits)
+    xw, yw = binary_subtraction(np.array([[a, b]]), config.bits)
     pw = model.predict(xw)[0, :, 0]
     bw = predicted_bits(model, xw)[0]
     msb = lambda bits: "".join(str(int(v)) for v in bits[::-1])
@@ -95,15 +111,16 @@ def run(args: argparse.Namespace) -> dict:
     xl, yl = binary_subtraction(np.array([[3_000_000_000, 1_234_567_891]]), 32)
     big = int(from_bits(predicted_bits(model, xl)[0]))
     example += f"\n32-bit, same weights: 3000000000 - 1234567891 = {big}  (true {3_000_000_000 - 1_234_567_891})\n"
+    folder = ctx.folder
     folder.write_text("example.txt", example)
     _plot_example(folder.file("example.png"), xw[0], pw, yw[0, :, 0], a, b)
     folder.write_history(history, title="subtraction")
     model.save(folder.file("model"))
     doc = folder.write_metrics(result, baselines, {"best_epoch": stop.best_epoch})
-    say(args, example,
-        f"subtraction ({args.cell}): unseen 8-bit pairs {result['test_accuracy_unseen']:.4f}, "
-        f"16-bit {result['accuracy_16bit']:.4f}, 32-bit {result['accuracy_32bit']:.4f} "
-        f"(XOR baseline {baselines['xor_no_borrow']['test_accuracy_unseen']:.3f})  -> {folder.path}")
+    ctx.say(example)
+    ctx.result(f"subtraction ({config.cell}): unseen 8-bit pairs {result['test_accuracy_unseen']:.4f}, "
+               f"16-bit {result['accuracy_16bit']:.4f}, 32-bit {result['accuracy_32bit']:.4f} "
+               f"(XOR baseline {baselines['xor_no_borrow']['test_accuracy_unseen']:.3f})  -> {folder.path}")
     return doc
 
 
