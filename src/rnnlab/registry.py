@@ -19,7 +19,7 @@ Model classes (subclasses of :class:`rnnlab.Model`) register automatically by cl
 >>> import rnnlab
 >>> from rnnlab import registry
 >>> registry.recurrent_names()
-('rnn', 'lstm', 'gru')
+('rnn', 'lstm', 'gru', 'indrnn')
 >>> type(registry.make_recurrent("gru", 8)).__name__
 'GRU'
 """
@@ -72,7 +72,7 @@ def layer_names() -> tuple[str, ...]:
 
 
 def recurrent_names() -> tuple[str, ...]:
-    """Short names of the recurrent layers, in registration order: ``('rnn', 'lstm', 'gru')``."""
+    """Short names of the recurrent layers, in registration order: ``('rnn', 'lstm', 'gru', ...)``."""
     return tuple(_SHORT)
 
 

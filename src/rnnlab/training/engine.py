@@ -262,6 +262,7 @@ def fit(model, x: Any, y: Any = None, epochs: int = 10, batch_size: int = 32, *,
             if bar is not None:
                 bar.close()
             logs = pos.logs()
+            model.reset_states()                       # validation starts from a zero state too
             if validation_data is not None:
                 val = evaluate_prepared(model, vx, vy, vmask, max(batch_size, 256))
                 logs.update({f"val_{k}": v for k, v in val.items()})

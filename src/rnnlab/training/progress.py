@@ -48,7 +48,7 @@ def layer_generators(model) -> dict[str, np.random.Generator]:
 
 
 def stateful_layers(model) -> list:
-    return [l for l in model.layers_flat() if getattr(l, "stateful", False)]
+    return [l for l in model.layers_flat() if getattr(l, "stateful", False) and hasattr(l, "carried_state")]
 
 
 def fit_signature(model, n: int | None, batch_size: int, shuffle: bool, bucket: bool) -> dict[str, Any]:

@@ -1,0 +1,154 @@
+"""The training engine's behaviour, pinned: schedules from epoch 0, stateful order and zero start,
+early stopping exactly at best + patience, callbacks that add to the logs, epoch-data callables."""
+import numpy as np
+import pytest
+
+import rnnlab
+from rnnlab.callbacks import Callback, EarlyStopping, StopAtValue
+from rnnlab.errors import InputError, TrainingError
+from rnnlab.optim import SGD, ExponentialDecay, StepDecay
+
+
+def echo(n=64, seed=0):
+    x = np.random.default_rng(seed).random((n, 3, 1)).astype(np.float32)
+    return x, x[:, 0]
+
+
+def small(seed=0, **layer_kw):
+    return rnnlab.Sequential([rnnlab.SimpleRNN(4, **layer_kw), rnnlab.Dense(1)], input_size=1, seed=seed)
+
+
+def test_schedules_count_epochs_from_zero():
+    x, y = echo()
+    m = small().compile(loss="mse", optimizer=SGD(0.1, schedule=StepDecay({1: 0.5, 3: 0.1})))
+    h = m.fit(x, y, epochs=4, batch_size=16, verbose=0)
+    assert h["lr"] == pytest.approx([0.1, 0.05, 0.05, 0.005])
+    m = small().compile(loss="mse", optimizer=SGD(0.1, schedule=ExponentialDecay(0.5)))
+    assert m.fit(x, y, epochs=3, batch_size=16, verbose=0)["lr"] == pytest.approx([0.1, 0.05, 0.025])
+
+
+class Spy(Callback):
+    """Records, at every forward in training mode, the batch and the carried state before it."""
+
+    def __init__(self, model):
+        self.calls = []
+        layer = model.layers[0]
+        original = model.forward
+
+        def forward(x, mask=None, training=False):
+            if training:
+                carry = layer.carried_state()
+                self.calls.append((x.copy(), None if carry is None else carry[0].copy()))
+            return original(x, mask, training)
+        model.forward = forward
+
+
+def test_stateful_training_feeds_batches_in_order_and_starts_each_epoch_from_zero():
+    x, y = echo(40)
+    m = small(stateful=True).compile(loss="mse", optimizer="sgd", lr=0.01)
+    spy = Spy(m)
+    m.fit(x, y, epochs=2, batch_size=10, verbose=0, shuffle=True)     # shuffle is ignored: stateful
+    assert len(spy.calls) == 8
+    for k, (xb, carry) in enumerate(spy.calls):
+        np.testing.assert_array_equal(xb, x[(k % 4) * 10:(k % 4 + 1) * 10])
+        if k % 4 == 0:
+            assert carry is None                                        # a fresh epoch: zero state
+        else:
+            assert carry is not None and np.abs(carry).sum() > 0        # the previous batch's state
+
+
+class Scripted(Callback):
+    """Adds a scripted 'score' to the logs and remembers the weights of every epoch."""
+
+    def __init__(self, scores):
+        self.scores, self.weights = scores, {}
+
+    def on_epoch_end(self, epoch, logs):
+        logs["score"] = self.scores[epoch - 1]
+        self.weights[epoch] = self.model.get_weights()
+
+
+@pytest.mark.parametrize("patience", [1, 2, 3])
+def test_early_stopping_stops_exactly_at_best_plus_patience_and_restores_it(patience):
+    x, y = echo()
+    scores = [5.0, 4.0, 3.0, 3.5, 3.2, 3.1, 3.05, 3.01, 3.3, 3.4]
+    script, es = Scripted(scores), EarlyStopping(monitor="score", patience=patience, mode="min")
+    m = small().compile(loss="mse", optimizer="adam", lr=0.01)
+    h = m.fit(x, y, epochs=10, batch_size=16, verbose=0, callbacks=[script, es])
+    assert es.best_epoch == 3
+    assert es.stopped_epoch == 3 + patience == len(h.epochs)
+    assert h["score"] == scores[:3 + patience]                          # the callback's value is logged
+    for name, w in m.get_weights().items():
+        np.testing.assert_array_equal(w, script.weights[3][name])
+
+
+def test_stop_at_value():
+    x, y = echo()
+    script = Scripted([0.5, 0.8, 0.95, 0.99, 1.0])
+    stop = StopAtValue(monitor="score", value=0.95, mode="max")
+    h = small().compile(loss="mse").fit(x, y, epochs=5, batch_size=16, verbose=0, callbacks=[script, stop])
+    assert stop.stopped_epoch == 3 and h.epochs == [1, 2, 3]
+
+
+def test_epoch_data_callable_draws_fresh_data_from_the_engine_rng():
+    seen = []
+
+    def data(epoch, rng):
+        x = rng.random((32, 3, 1)).astype(np.float32)
+        seen.append((epoch, x[0, 0, 0]))
+        return x, x[:, 0]
+
+    m = small().compile(loss="mse", optimizer="adam", lr=0.01)
+    m.fit(data, epochs=3, batch_size=8, verbose=0, data_seed=[7, 3, 0])
+    expected = np.random.default_rng([7, 3, 0])
+    firsts = [expected.random((32, 3, 1)).astype(np.float32)[0, 0, 0] for _ in range(3)]
+    assert [e for e, _ in seen] == [0, 1, 2]
+    assert [v for _, v in seen] == firsts
+    with pytest.raises(InputError, match="callable"):
+        m.fit(data, np.zeros(3), epochs=1)
+
+
+def test_same_seed_same_numbers_with_dropout_and_shuffling():
+    x, y = echo(96)
+
+    def run():
+        m = rnnlab.Sequential([rnnlab.LSTM(5, return_sequences=True), rnnlab.Dropout(0.3, seed=1),
+                               rnnlab.GRU(4), rnnlab.Dense(1)], input_size=1, seed=3)
+        m.compile(loss="mse", optimizer="adam", lr=0.01)
+        m.fit(x, y, epochs=3, batch_size=16, verbose=0)
+        return m.get_weights()
+
+    a, b = run(), run()
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k])
+
+
+def test_argument_errors_name_the_argument():
+    x, y = echo()
+    m = small().compile(loss="mse")
+    with pytest.raises(InputError, match="epochs: expected a positive integer, got -3"):
+        m.fit(x, y, epochs=-3)
+    with pytest.raises(InputError, match="batch_size: expected a positive integer, got 0"):
+        m.fit(x, y, batch_size=0)
+    with pytest.raises(InputError, match="checkpoint_dir"):
+        m.fit(x, y, resume=True)
+    with pytest.raises(InputError, match="targets disagree"):
+        m.fit(x, y[:5])
+
+
+def test_nonfinite_loss_names_epoch_and_batch():
+    x, y = echo()
+    m = small().compile(loss="mse", optimizer="sgd", lr=1e30)
+    with pytest.raises(TrainingError, match=r"epoch 1, batch \d+: .*lower the learning rate"):
+        m.fit(x, y * 1e20, epochs=3, batch_size=16, verbose=0)
+
+
+def test_one_training_loop_in_src():
+    """No other epoch loop remains anywhere in src/ (tasks call fit)."""
+    import pathlib
+    import re
+    src = pathlib.Path(rnnlab.__file__).parent
+    loops = [f"{p.relative_to(src)}:{i + 1}" for p in src.rglob("*.py")
+             for i, line in enumerate(p.read_text(encoding="utf-8").splitlines())
+             if re.search(r"for\s+epoch\s+in\s+range", line)]
+    assert loops == ["training/engine.py:" + loops[0].split(":")[1]] and len(loops) == 1, loops
