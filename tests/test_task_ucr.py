@@ -2,7 +2,6 @@
 runs on the real JapaneseVowels files (variable length 7-29, 12 features, 9 classes)."""
 from __future__ import annotations
 
-import argparse
 import json
 
 import numpy as np
@@ -10,11 +9,17 @@ import pytest
 
 import rnnlab
 from _datadir import use_real_data
-from rnnlab.cli import main
 from rnnlab.data import load_ucr
+from rnnlab.errors import InputError
 from rnnlab.tasks import ucr
+from rnnlab.tasks.base import RunContext
 
 JV = ["ucr/JapaneseVowels_TRAIN.ts", "ucr/JapaneseVowels_TEST.ts"]
+
+
+def run(path, **kw) -> dict:
+    cfg = ucr.Config(**kw)
+    return ucr.run(cfg, RunContext.for_folder(ucr.NAME, path, cfg, quiet=True))
 
 
 @pytest.fixture
@@ -71,9 +76,7 @@ def test_matched_hidden_gives_equal_parameter_counts():
 @pytest.mark.slow
 def test_japanese_vowels_short_run(jv, tmp_path):
     out = tmp_path / "jv"
-    rc = main(["run", "ucr", "--dataset", "JapaneseVowels", "--epochs", "12", "--hidden", "32", "--no-refit",
-               "--out", str(out), "--quiet"])
-    assert rc == 0
+    run(out, dataset="JapaneseVowels", epochs=12, hidden=32, refit=False)
     for f in ("metrics.json", "history.csv", "loss.png", "confusion.png", "model/model.json", "model/scaler.json"):
         assert (out / f).is_file(), f
     doc = json.loads((out / "metrics.json").read_text())
@@ -82,6 +85,8 @@ def test_japanese_vowels_short_run(jv, tmp_path):
     assert b["published"]["1nn_dtw"] == 0.949 and b["published"]["fcn"] == 0.993
     assert abs(b["majority_class"]["test_accuracy"] - 31 / 370) < 1e-12
     assert m["test_accuracy"] > 0.8 > b["majority_class"]["test_accuracy"] + 0.5
+    # the numbers of this run before the task became a package on the one training engine (seed 0)
+    assert (m["test_errors"], m["best_epoch"], m["params"]) == (12, 9, 9417)
     assert doc["data"]["lengths"] == {"train": [7, 26], "test": [7, 29]}
     # the saved model and scaler reproduce the test accuracy
     model = rnnlab.load(out / "model")
@@ -95,16 +100,44 @@ def test_japanese_vowels_short_run(jv, tmp_path):
 @pytest.mark.slow
 def test_compare_depth_reports_both(jv, tmp_path):
     out = tmp_path / "depth"
-    rc = main(["run", "ucr", "--dataset", "JapaneseVowels", "--compare-depth", "--epochs", "3", "--hidden", "32",
-               "--repeats", "1", "--no-refit", "--out", str(out), "--quiet"])
-    assert rc == 0
-    doc = json.loads((out / "metrics.json").read_text())
+    doc = run(out, dataset="JapaneseVowels", compare_depth=True, epochs=3, hidden=32, repeats=1, refit=False)
     one, two = doc["metrics"]["1_layer"], doc["metrics"]["2_layer"]
     assert one["hidden"] == 32 and two["hidden"] == 18
     assert abs(two["params"] - one["params"]) / one["params"] < 0.05
     assert (out / "depth1_seed0" / "confusion.png").is_file() and (out / "depth2_seed0" / "metrics.json").is_file()
 
 
-def test_unknown_dataset_is_a_clear_error(jv, capsys):
-    assert main(["run", "ucr", "--dataset", "NoSuchSet", "--quiet"]) == 2
-    assert "available:" in capsys.readouterr().err
+def test_unknown_dataset_is_a_clear_error(jv, tmp_path):
+    with pytest.raises(InputError, match="available:"):
+        run(tmp_path, dataset="NoSuchSet")
+
+
+def test_default_folder_names_the_dataset():
+    assert str(ucr.default_out(ucr.Config(dataset="GunPoint"))) == "runs/ucr-GunPoint"
+    assert str(ucr.default_out(ucr.Config(dataset="all"))) == "runs/ucr"
+
+
+def _hand_built(n_features, n_classes, cell, hidden, layers, bidirectional, dropout, seed):
+    """The stack ucr built by hand before rnnlab.builders.stacked_rnn."""
+    from rnnlab import Bidirectional, Dense, Dropout, Sequential
+    from rnnlab.registry import make_recurrent
+    stack = []
+    for i in range(layers):
+        kw = {"return_sequences": i < layers - 1, **({"forget_bias": 1.0} if cell == "lstm" else {})}
+        layer = make_recurrent(cell, hidden, **kw)
+        stack.append(Bidirectional(layer, merge="concat") if bidirectional else layer)
+        if dropout > 0:
+            stack.append(Dropout(dropout, seed=seed + 1000 + i))
+    return Sequential(stack + [Dense(n_classes)], input_size=n_features, seed=seed)
+
+
+@pytest.mark.parametrize("cell, layers, bidirectional, dropout", [
+    ("gru", 1, True, 0.0), ("lstm", 2, True, 0.2), ("rnn", 3, False, 0.1), ("lstm", 1, False, 0.0)])
+def test_builder_gives_the_hand_built_weights_and_dropout(cell, layers, bidirectional, dropout):
+    kw = dict(cell=cell, hidden=6, layers=layers, bidirectional=bidirectional, dropout=dropout, seed=7)
+    new, old = ucr.build_model(5, 3, **kw), _hand_built(5, 3, **kw)
+    assert new.get_config() == old.get_config()
+    w_new, w_old = new.get_weights(), old.get_weights()
+    assert list(w_new) == list(w_old) and all(np.array_equal(w_new[k], w_old[k]) for k in w_new)
+    x = np.random.default_rng(0).standard_normal((4, 7, 5)).astype(np.float32)
+    np.testing.assert_array_equal(new.forward(x, training=True)[0], old.forward(x, training=True)[0])  # same dropout
