@@ -6,7 +6,6 @@ import json
 
 import numpy as np
 import pytest
-import torch
 
 from rnnlab.diagnostics import gradcheck
 from rnnlab.errors import InputError, ModelFileError
@@ -17,7 +16,6 @@ from rnnlab.layers.simple_rnn import SimpleRNN
 
 MERGES = ["concat", "sum", "mul", "ave"]
 KINDS = ["SimpleRNN", "LSTM", "GRU"]
-TORCH = {"SimpleRNN": torch.nn.RNN, "LSTM": torch.nn.LSTM, "GRU": torch.nn.GRU}
 
 
 def make(kind: str, hidden: int, **kw):
@@ -158,11 +156,12 @@ def test_gradcheck_initial_and_final_states(kind):
 
 
 # -- PyTorch ------------------------------------------------------------------------------
-def torch_twin(bi: Bidirectional, kind: str, dtype) -> torch.nn.Module:
+def torch_twin(torch, bi: Bidirectional, kind: str, dtype) -> "torch.nn.Module":
     """The equivalent torch module, weights copied into weight_ih_l0, weight_ih_l0_reverse, …"""
     fwd = bi.forward_layer
     kw = {"nonlinearity": fwd.cell.activation} if kind == "SimpleRNN" else {}
-    mod = TORCH[kind](bi.input_size, fwd.hidden_size, batch_first=True, bidirectional=True, dtype=dtype, **kw)
+    module = {"SimpleRNN": torch.nn.RNN, "LSTM": torch.nn.LSTM, "GRU": torch.nn.GRU}[kind]
+    mod = module(bi.input_size, fwd.hidden_size, batch_first=True, bidirectional=True, dtype=dtype, **kw)
     with torch.no_grad():
         for sub, sfx in ((fwd, "_l0"), (bi.backward_layer, "_l0_reverse")):
             for k, v in sub.params.items():
@@ -170,7 +169,7 @@ def torch_twin(bi: Bidirectional, kind: str, dtype) -> torch.nn.Module:
     return mod
 
 
-def compare_with_torch(kind, dtype, lengths, return_sequences, tol):
+def compare_with_torch(torch, kind, dtype, lengths, return_sequences, tol):
     np_dtype = np.float64 if dtype == torch.float64 else np.float32
     bsz, steps, feat, hid = 4, 6, 3, 5
     bi = build_bi(kind, hid, feat, return_sequences=return_sequences, dtype=np_dtype, seed=31)
@@ -187,7 +186,7 @@ def compare_with_torch(kind, dtype, lengths, return_sequences, tol):
     dx = bi.backward(r_out, d_final_state=(tuple(r_fin[:, 0]), tuple(r_fin[:, 1])))
 
     # torch
-    mod = torch_twin(bi, kind, dtype)
+    mod = torch_twin(torch, bi, kind, dtype)
     xt = torch.tensor(x, requires_grad=True)
     if lengths is None:
         out, fin = mod(xt)
@@ -219,14 +218,14 @@ def compare_with_torch(kind, dtype, lengths, return_sequences, tol):
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("return_sequences", [True, False])
 @pytest.mark.parametrize("lengths", [None, [6, 2, 4, 1]], ids=["full", "packed"])
-def test_equals_torch_float64(kind, return_sequences, lengths):
-    compare_with_torch(kind, torch.float64, lengths, return_sequences, tol=1e-9)
+def test_equals_torch_float64(torch, kind, return_sequences, lengths):
+    compare_with_torch(torch, kind, torch.float64, lengths, return_sequences, tol=1e-9)
 
 
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("lengths", [None, [6, 2, 4, 1]], ids=["full", "packed"])
-def test_equals_torch_float32(kind, lengths):
-    compare_with_torch(kind, torch.float32, lengths, True, tol=1e-4)
+def test_equals_torch_float32(torch, kind, lengths):
+    compare_with_torch(torch, kind, torch.float32, lengths, True, tol=1e-4)
 
 
 def test_initial_state_is_used_per_direction():

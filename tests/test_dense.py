@@ -7,8 +7,6 @@ from rnnlab.diagnostics import gradcheck
 from rnnlab.errors import InputError
 from torch_ref import to_torch, tolerances
 
-torch = pytest.importorskip("torch")
-
 
 @pytest.mark.parametrize("use_bias", [True, False])
 @pytest.mark.parametrize("shape", [(4, 3), (2, 5, 3)])
@@ -20,7 +18,7 @@ def test_gradcheck(use_bias, shape, rng):
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("shape", [(1, 1, 1, 1), (5, 7, 6, 3), (16, 1, 32, 10)])
-def test_matches_torch_linear(dtype, shape):
+def test_matches_torch_linear(torch, dtype, shape):
     B, T, F, K = shape
     rng = np.random.default_rng(B + T)
     layer = rnnlab.Dense(K)

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from rnnlab.errors import InputError
 from rnnlab.layers.embedding import Embedding
@@ -16,7 +15,7 @@ def make(vocab=10, dim=4, dtype=np.float64, seed=0):
 
 
 @pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-12), (np.float32, 1e-6)])
-def test_equals_torch_forward_and_weight_gradient(dtype, tol):
+def test_equals_torch_forward_and_weight_gradient(torch, dtype, tol):
     layer = make(dtype=dtype)
     assert layer.params["weight"].shape == (10, 4)
     ids = np.array([[1, 3, 3, 9, 0], [3, 1, 1, 1, 7]])                     # repeated ids accumulate

@@ -27,8 +27,7 @@ def data(seed: int = 1):
 
 # -- against torch autograd: a step loop with retain_grad on every h_t ---------------------------
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
-def test_matches_torch_autograd(cell):
-    torch = pytest.importorskip("torch")
+def test_matches_torch_autograd(torch, cell):
     model = make_model(cell)
     x, y = data()
     rec, dense = model.layers
@@ -106,8 +105,7 @@ def test_model_left_unchanged_and_consistent_with_backward():
     np.testing.assert_allclose(model.layers[0].d_initial_state[0], d_init)
 
 
-def test_return_sequences_and_mask():
-    torch = pytest.importorskip("torch")
+def test_return_sequences_and_mask(torch):
     # per-step loss: ∂L/∂h_t collects the direct path at t plus the recurrent path from t+1
     model = make_model("rnn", return_sequences=True)
     rng = np.random.default_rng(4)

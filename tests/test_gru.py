@@ -11,7 +11,6 @@ import pytest
 from rnnlab.diagnostics import gradcheck
 from rnnlab.layers.gru import GRU
 
-torch = pytest.importorskip("torch")
 
 PARAMS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 
@@ -55,7 +54,7 @@ def test_gradcheck_every_option(reset_after, use_bias, masked, return_sequences,
 
 
 # -- references --------------------------------------------------------------------------------
-def lecture_gru(P: dict, x, h0):
+def lecture_gru(torch, P: dict, x, h0):
     """The lecture's GRU (Cho et al. 2014) written with its own symbols, in torch autograd.
 
     Maps our fused PyTorch-layout parameters to U_r, U_z, U_h, W_r, W_z, W_h as documented in
@@ -79,17 +78,17 @@ def lecture_gru(P: dict, x, h0):
     return torch.stack(outs, 1), h
 
 
-def reference(layer: GRU, P: dict, x, h0):
+def reference(torch, layer: GRU, P: dict, x, h0):
     """Output (B,T,H) and h_n (B,H) of the reference for ``layer``'s reset placement."""
     if not layer.cell.reset_after:
-        return lecture_gru(P, x, h0)
+        return lecture_gru(torch, P, x, h0)
     m = torch.nn.GRU(layer.input_size, layer.hidden_size, batch_first=True, bias=layer.use_bias,
                      dtype=torch.float64)
     out, hn = torch.func.functional_call(m, {f"{k}_l0": v for k, v in P.items()}, (x, h0[None]))
     return out, hn[0]
 
 
-def torch_params(layer: GRU) -> dict:
+def torch_params(torch, layer: GRU) -> dict:
     return {k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in layer.params.items()}
 
 
@@ -103,7 +102,7 @@ SHAPES = [(1, 1, 1, 1), (1, 6, 3, 4), (4, 1, 2, 3), (3, 7, 5, 6), (2, 3, 4, 9), 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("reset_after", [True, False])
 @pytest.mark.parametrize("B,T,F,H", SHAPES)
-def test_matches_reference(B, T, F, H, reset_after, dtype):
+def test_matches_reference(torch, B, T, F, H, reset_after, dtype):
     rng = np.random.default_rng(B * 100 + T * 10 + H)
     use_bias = (B + T) % 2 == 0 or B == 1
     layer = make(H, F, dtype, seed=H, reset_after=reset_after, use_bias=use_bias, return_sequences=True)
@@ -115,9 +114,9 @@ def test_matches_reference(B, T, F, H, reset_after, dtype):
     layer.zero_grad()
     dx = layer.backward(r_y, d_final_state=(r_h,))
 
-    P = torch_params(layer)
+    P = torch_params(torch, layer)
     xt, h0t = (torch.tensor(a, dtype=torch.float64, requires_grad=True) for a in (x, h0))
-    out, hn = reference(layer, P, xt, h0t)
+    out, hn = reference(torch, layer, P, xt, h0t)
     loss = (out * torch.tensor(r_y, dtype=torch.float64)).sum() + (hn * torch.tensor(r_h, dtype=torch.float64)).sum()
     loss.backward()
 
@@ -135,7 +134,7 @@ def test_matches_reference(B, T, F, H, reset_after, dtype):
 @pytest.mark.parametrize("reset_after", [True, False])
 @pytest.mark.parametrize("return_sequences", [True, False])
 @pytest.mark.parametrize("go_backwards", [False, True])
-def test_masked_matches_reference_per_sequence(go_backwards, return_sequences, reset_after, dtype):
+def test_masked_matches_reference_per_sequence(torch, go_backwards, return_sequences, reset_after, dtype):
     B, T, F, H = 3, 6, 3, 4
     lengths = [T, T - 2, 1]
     rng = np.random.default_rng(7)
@@ -150,7 +149,7 @@ def test_masked_matches_reference_per_sequence(go_backwards, return_sequences, r
     layer.zero_grad()
     dx = layer.backward(r_y, d_final_state=(r_h,))
 
-    P = torch_params(layer)
+    P = torch_params(torch, layer)
     xt, h0t = (torch.tensor(a, dtype=torch.float64, requires_grad=True) for a in (x, h0))
     Ry, Rh = torch.tensor(r_y, dtype=torch.float64), torch.tensor(r_h, dtype=torch.float64)
     loss, ref_y, ref_h = 0.0, np.zeros(y.shape), np.zeros((B, H))
@@ -158,7 +157,7 @@ def test_masked_matches_reference_per_sequence(go_backwards, return_sequences, r
         xb = xt[b:b + 1, :n]
         if go_backwards:
             xb = xb.flip(1)
-        out, hn = reference(layer, P, xb, h0t[b:b + 1])
+        out, hn = reference(torch, layer, P, xb, h0t[b:b + 1])
         if go_backwards:
             out = out.flip(1)                    # outputs back in the original time order
         if return_sequences:

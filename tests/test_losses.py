@@ -7,7 +7,6 @@ import pytest
 from rnnlab import losses
 from rnnlab.errors import InputError
 
-torch = pytest.importorskip("torch")
 
 TOL = {np.float64: 1e-9, np.float32: 1e-5}
 
@@ -35,7 +34,7 @@ def _make_case(kind: str, shape: tuple[int, ...], dtype, rng, target_form: str):
     return z, y
 
 
-def _torch_reference(kind: str, z: np.ndarray, y: np.ndarray, mask: np.ndarray | None):
+def _torch_reference(torch, kind: str, z: np.ndarray, y: np.ndarray, mask: np.ndarray | None):
     """torch loss on the valid positions and its gradient w.r.t. the full logits array."""
     zt = torch.tensor(z, requires_grad=True)
     zv, yv = zt, torch.tensor(y)
@@ -63,7 +62,7 @@ CASES = [("mse", "float"), ("bce", "labels"), ("bce", "probs"),
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("per_step,use_mask", [(False, False), (True, False), (True, True)])
 @pytest.mark.parametrize("case", range(len(CASES)))
-def test_matches_torch(case, per_step, use_mask, dtype):
+def test_matches_torch(torch, case, per_step, use_mask, dtype):
     kind, form = CASES[case]
     rng = np.random.default_rng([case, per_step, use_mask])
     b, t, k = int(rng.integers(2, 7)), int(rng.integers(2, 6)), int(rng.integers(2, 5))
@@ -73,7 +72,7 @@ def test_matches_torch(case, per_step, use_mask, dtype):
     loss = losses.get(kind)
     value = loss.forward(z, y, mask)
     grad = loss.backward()
-    ref_value, ref_grad = _torch_reference(kind, z, y, mask)
+    ref_value, ref_grad = _torch_reference(torch, kind, z, y, mask)
     tol = TOL[dtype]
     assert isinstance(value, float)
     assert value == pytest.approx(ref_value, rel=tol, abs=tol)
@@ -124,13 +123,13 @@ def test_bce_and_ce_exact_values():
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("kind,form", CASES)
-def test_large_logits_stay_finite(kind, form, dtype):
+def test_large_logits_stay_finite(torch, kind, form, dtype):
     rng = np.random.default_rng(3)
     z, y = _make_case(kind, (4, 3, 3), dtype, rng, form)
     z = (np.sign(z) * 1000).astype(dtype)
     loss = losses.get(kind)
     value = loss.forward(z, y)
-    ref_value, ref_grad = _torch_reference(kind, z, y, None)
+    ref_value, ref_grad = _torch_reference(torch, kind, z, y, None)
     assert np.isfinite(value) and np.all(np.isfinite(loss.backward()))
     assert value == pytest.approx(ref_value, rel=1e-5)
     np.testing.assert_allclose(loss.backward(), ref_grad, rtol=1e-5, atol=1e-7)

@@ -11,7 +11,6 @@ from rnnlab.diagnostics import gradcheck
 from rnnlab.errors import InputError
 from rnnlab.layers.lstm import LSTM
 
-torch = pytest.importorskip("torch")
 
 PARAMS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 
@@ -72,11 +71,11 @@ def test_gradcheck_catches_dropped_cell_state_path():
 
 
 # -- PyTorch -----------------------------------------------------------------------------------
-def torch_params(layer: LSTM) -> dict[str, "torch.Tensor"]:
+def torch_params(torch, layer: LSTM) -> dict[str, "torch.Tensor"]:
     return {k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in layer.params.items()}
 
 
-def torch_lstm(layer: LSTM, P, x, h0, c0):
+def torch_lstm(torch, layer: LSTM, P, x, h0, c0):
     """torch.nn.LSTM (batch_first) with our parameters: returns output (B,T,H), h_n, c_n (B,H)."""
     m = torch.nn.LSTM(layer.input_size, layer.hidden_size, batch_first=True, bias=layer.use_bias,
                       dtype=torch.float64)
@@ -94,7 +93,7 @@ SHAPES = [(1, 1, 1, 1), (1, 6, 3, 4), (4, 1, 2, 3), (3, 7, 5, 6), (2, 3, 4, 9), 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("B,T,F,H", SHAPES)
-def test_matches_torch(B, T, F, H, dtype):
+def test_matches_torch(torch, B, T, F, H, dtype):
     rng = np.random.default_rng(B * 100 + T * 10 + H)
     use_bias = (B + T) % 2 == 0 or B == 1
     layer = make(H, F, dtype, seed=H, use_bias=use_bias, return_sequences=True)
@@ -108,10 +107,10 @@ def test_matches_torch(B, T, F, H, dtype):
     dx = layer.backward(r_y.astype(dtype), d_final_state=(r_h.astype(dtype), r_c.astype(dtype)))
     dh0, dc0 = layer.d_initial_state
 
-    P = torch_params(layer)
+    P = torch_params(torch, layer)
     xt, h0t, c0t = (torch.tensor(a, dtype=torch.float64, requires_grad=True)
                     for a in (x.astype(dtype), h0.astype(dtype), c0.astype(dtype)))
-    out, hn, cn = torch_lstm(layer, P, xt, h0t, c0t)
+    out, hn, cn = torch_lstm(torch, layer, P, xt, h0t, c0t)
     loss = (out * torch.tensor(r_y.astype(dtype).astype(np.float64))).sum() \
         + (hn * torch.tensor(r_h.astype(dtype).astype(np.float64))).sum() \
         + (cn * torch.tensor(r_c.astype(dtype).astype(np.float64))).sum()
@@ -132,7 +131,7 @@ def test_matches_torch(B, T, F, H, dtype):
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("return_sequences", [True, False])
 @pytest.mark.parametrize("go_backwards", [False, True])
-def test_masked_matches_torch_per_sequence(go_backwards, return_sequences, dtype):
+def test_masked_matches_torch_per_sequence(torch, go_backwards, return_sequences, dtype):
     B, T, F, H = 3, 6, 3, 4
     lengths = [T, T - 2, 1]
     rng = np.random.default_rng(7)
@@ -146,7 +145,7 @@ def test_masked_matches_torch_per_sequence(go_backwards, return_sequences, dtype
     layer.zero_grad()
     dx = layer.backward(r_y, d_final_state=(r_h, r_c))
 
-    P = torch_params(layer)
+    P = torch_params(torch, layer)
     xt, h0t, c0t = (torch.tensor(a, dtype=torch.float64, requires_grad=True) for a in (x, h0, c0))
     R = {k: torch.tensor(v, dtype=torch.float64) for k, v in dict(y=r_y, h=r_h, c=r_c).items()}
     loss, ref_y = 0.0, np.zeros(y.shape)
@@ -155,7 +154,7 @@ def test_masked_matches_torch_per_sequence(go_backwards, return_sequences, dtype
         xb = xt[b:b + 1, :n]
         if go_backwards:
             xb = xb.flip(1)
-        out, hn, cn = torch_lstm(layer, P, xb, h0t[b:b + 1], c0t[b:b + 1])
+        out, hn, cn = torch_lstm(torch, layer, P, xb, h0t[b:b + 1], c0t[b:b + 1])
         if go_backwards:
             out = out.flip(1)                    # outputs back in the original time order
         if return_sequences:

@@ -9,7 +9,6 @@ import pytest
 from rnnlab import optim
 from rnnlab.errors import InputError, TrainingError
 
-torch = pytest.importorskip("torch")
 
 SHAPES = {"W": (4, 3), "b": (3,), "V": (3, 2, 2)}
 
@@ -28,9 +27,9 @@ def _run_ours(opt, params, grads):
     return params, norms
 
 
-def _run_torch(make, params, grads, clipnorm=None):
+def _run_torch(torch, make, params, grads, clipnorm=None):
     tp = {k: torch.tensor(v.copy(), requires_grad=True) for k, v in params.items()}
-    opt = make(list(tp.values()))
+    opt = make(torch, list(tp.values()))
     norms = []
     for g in grads:
         for k, p in tp.items():
@@ -42,40 +41,40 @@ def _run_torch(make, params, grads, clipnorm=None):
 
 
 CASES = [
-    (lambda: optim.SGD(0.1), lambda ps: torch.optim.SGD(ps, lr=0.1)),
-    (lambda: optim.Momentum(0.05, momentum=0.9), lambda ps: torch.optim.SGD(ps, lr=0.05, momentum=0.9)),
+    (lambda: optim.SGD(0.1), lambda torch, ps: torch.optim.SGD(ps, lr=0.1)),
+    (lambda: optim.Momentum(0.05, momentum=0.9), lambda torch, ps: torch.optim.SGD(ps, lr=0.05, momentum=0.9)),
     (lambda: optim.Momentum(0.05, momentum=0.8, nesterov=True),
-     lambda ps: torch.optim.SGD(ps, lr=0.05, momentum=0.8, nesterov=True)),
-    (lambda: optim.RMSprop(0.01, alpha=0.9, eps=1e-6), lambda ps: torch.optim.RMSprop(ps, lr=0.01, alpha=0.9, eps=1e-6)),
-    (lambda: optim.Adam(0.01), lambda ps: torch.optim.Adam(ps, lr=0.01)),
+     lambda torch, ps: torch.optim.SGD(ps, lr=0.05, momentum=0.8, nesterov=True)),
+    (lambda: optim.RMSprop(0.01, alpha=0.9, eps=1e-6), lambda torch, ps: torch.optim.RMSprop(ps, lr=0.01, alpha=0.9, eps=1e-6)),
+    (lambda: optim.Adam(0.01), lambda torch, ps: torch.optim.Adam(ps, lr=0.01)),
     (lambda: optim.Adam(0.02, beta1=0.8, beta2=0.99, eps=1e-7, weight_decay=0.1),
-     lambda ps: torch.optim.Adam(ps, lr=0.02, betas=(0.8, 0.99), eps=1e-7, weight_decay=0.1)),
-    (lambda: optim.Momentum(0.05, weight_decay=0.01), lambda ps: torch.optim.SGD(ps, lr=0.05, momentum=0.9, weight_decay=0.01)),
-    (lambda: optim.RMSprop(weight_decay=0.05), lambda ps: torch.optim.RMSprop(ps, lr=1e-3, alpha=0.99, eps=1e-8, weight_decay=0.05)),
+     lambda torch, ps: torch.optim.Adam(ps, lr=0.02, betas=(0.8, 0.99), eps=1e-7, weight_decay=0.1)),
+    (lambda: optim.Momentum(0.05, weight_decay=0.01), lambda torch, ps: torch.optim.SGD(ps, lr=0.05, momentum=0.9, weight_decay=0.01)),
+    (lambda: optim.RMSprop(weight_decay=0.05), lambda torch, ps: torch.optim.RMSprop(ps, lr=1e-3, alpha=0.99, eps=1e-8, weight_decay=0.05)),
 ]
 
 
 @pytest.mark.parametrize("case", range(len(CASES)))
-def test_five_steps_match_torch(case):
+def test_five_steps_match_torch(torch, case):
     ours, theirs = CASES[case]
     rng = np.random.default_rng(case)
     params, grads = _params(rng), _grad_sequence(rng)
     got, _ = _run_ours(ours(), params, grads)
-    want, _ = _run_torch(theirs, params, grads)
+    want, _ = _run_torch(torch, theirs, params, grads)
     for k in params:
         assert not np.allclose(got[k], params[k])  # the parameters really moved
         np.testing.assert_allclose(got[k], want[k], rtol=1e-6, atol=1e-9)
 
 
 @pytest.mark.parametrize("case", [1, 4])
-def test_clipnorm_matches_torch(case):
+def test_clipnorm_matches_torch(torch, case):
     ours, theirs = CASES[case]
     rng = np.random.default_rng(10 + case)
     params, grads = _params(rng), _grad_sequence(rng, scale=3.0)
     opt = ours()
     opt.clipnorm = 1.0
     got, norms = _run_ours(opt, params, grads)
-    want, torch_norms = _run_torch(theirs, params, grads, clipnorm=1.0)
+    want, torch_norms = _run_torch(torch, theirs, params, grads, clipnorm=1.0)
     np.testing.assert_allclose(norms, torch_norms, rtol=1e-12)
     assert min(norms) > 1.0  # clipping was active
     for k in params:
@@ -90,7 +89,7 @@ def test_step_does_not_modify_grads_and_returns_preclip_norm():
     np.testing.assert_allclose(p, 1 - 0.1 * 0.5 / (1 + 1e-6 / 6), rtol=1e-12)
 
 
-def test_clip_global_norm_matches_torch():
+def test_clip_global_norm_matches_torch(torch):
     rng = np.random.default_rng(5)
     grads = [rng.standard_normal(s) * 2 for s in SHAPES.values()]
     tgrads = [torch.tensor(g) for g in grads]
@@ -142,7 +141,7 @@ def test_step_decay_values_exact():
     assert optim.Constant()(7, 0.3) == 0.3
 
 
-def test_step_decay_matches_torch_multisteplr():
+def test_step_decay_matches_torch_multisteplr(torch):
     p = torch.zeros(1, requires_grad=True)
     topt = torch.optim.SGD([p], lr=0.3)
     sched = torch.optim.lr_scheduler.MultiStepLR(topt, milestones=[2, 5], gamma=0.1)

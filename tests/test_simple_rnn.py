@@ -7,8 +7,6 @@ from rnnlab.diagnostics import gradcheck
 from rnnlab.errors import InputError
 from torch_ref import copy_rnn_params, to_torch, tolerances
 
-torch = pytest.importorskip("torch")
-
 
 def build(hidden, inp, dtype=np.float64, seed=0, **kw):
     layer = rnnlab.SimpleRNN(hidden, **kw)
@@ -38,7 +36,7 @@ def test_gradcheck_go_backwards_masked(go_backwards, rng):
     assert gradcheck(layer, x, mask=mask).ok
 
 
-def _torch_run(layer, x, h0, activation, dy, dhn):
+def _torch_run(torch, layer, x, h0, activation, dy, dhn):
     B, T, F = x.shape
     mod = torch.nn.RNN(F, layer.hidden_size, nonlinearity=activation, batch_first=True,
                        bias=layer.use_bias).to(getattr(torch, x.dtype.name))
@@ -54,7 +52,7 @@ def _torch_run(layer, x, h0, activation, dy, dhn):
 @pytest.mark.parametrize("activation", ["tanh", "relu"])
 @pytest.mark.parametrize("shape", [(1, 1, 1, 1), (3, 7, 4, 5), (8, 12, 16, 32), (2, 30, 3, 8)])
 @pytest.mark.parametrize("use_bias", [True, False])
-def test_matches_torch(dtype, activation, shape, use_bias):
+def test_matches_torch(torch, dtype, activation, shape, use_bias):
     B, T, F, H = shape
     rng = np.random.default_rng(sum(shape))
     layer = build(H, F, dtype, activation=activation, return_sequences=True, use_bias=use_bias)
@@ -65,7 +63,7 @@ def test_matches_torch(dtype, activation, shape, use_bias):
     y = layer.forward(x, initial_state=h0)
     layer.zero_grad()
     dx = layer.backward(dy, d_final_state=(dhn,))
-    out, hn, gx, gh0, grads = _torch_run(layer, x, h0, activation, dy, dhn)
+    out, hn, gx, gh0, grads = _torch_run(torch, layer, x, h0, activation, dy, dhn)
     tol = tolerances(dtype)
     np.testing.assert_allclose(y, out, **tol)
     np.testing.assert_allclose(layer.final_state[0], hn, **tol)

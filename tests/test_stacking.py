@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from rnnlab.layers.bidirectional import Bidirectional
 from rnnlab.registry import layer_from_config
 
-TORCH = {"SimpleRNN": torch.nn.RNN, "LSTM": torch.nn.LSTM, "GRU": torch.nn.GRU}
 B, T, F, H = 3, 5, 4, 3
 
 
@@ -35,8 +33,9 @@ def directions(layer):
     return [layer.forward_layer, layer.backward_layer] if isinstance(layer, Bidirectional) else [layer]
 
 
-def torch_twin(kind, layers, bidirectional, dtype):
-    mod = TORCH[kind](F, H, num_layers=len(layers), batch_first=True, bidirectional=bidirectional, dtype=dtype)
+def torch_twin(torch, kind, layers, bidirectional, dtype):
+    module = {"SimpleRNN": torch.nn.RNN, "LSTM": torch.nn.LSTM, "GRU": torch.nn.GRU}[kind]
+    mod = module(F, H, num_layers=len(layers), batch_first=True, bidirectional=bidirectional, dtype=dtype)
     with torch.no_grad():
         for l, layer in enumerate(layers):
             for d, sub in enumerate(directions(layer)):
@@ -45,7 +44,7 @@ def torch_twin(kind, layers, bidirectional, dtype):
     return mod
 
 
-def run_stack(kind, k, bidirectional=False, lengths=None):
+def run_stack(torch, kind, k, bidirectional=False, lengths=None):
     layers = build_stack(kind, k, bidirectional)
     n_dir = 2 if bidirectional else 1
     n_states = len(directions(layers[0])[0].cell.state_names)
@@ -68,7 +67,7 @@ def run_stack(kind, k, bidirectional=False, lengths=None):
     dx = d
 
     # torch
-    mod = torch_twin(kind, layers, bidirectional, torch.float64)
+    mod = torch_twin(torch, kind, layers, bidirectional, torch.float64)
     xt = torch.tensor(x, requires_grad=True)
     if lengths is None:
         out, fin_t = mod(xt)
@@ -95,29 +94,29 @@ def run_stack(kind, k, bidirectional=False, lengths=None):
 
 @pytest.mark.parametrize("kind", ["SimpleRNN", "LSTM", "GRU"])
 @pytest.mark.parametrize("k", [2, 3])
-def test_stack_equals_torch_num_layers(kind, k):
-    layers = run_stack(kind, k)
+def test_stack_equals_torch_num_layers(torch, kind, k):
+    layers = run_stack(torch, kind, k)
     assert [layer.input_size for layer in layers] == [F] + [H] * (k - 1)
 
 
 @pytest.mark.parametrize("lengths", [None, [5, 2, 4]], ids=["full", "packed"])
-def test_bidirectional_two_layer_lstm_equals_torch(lengths):
-    layers = run_stack("LSTM", 2, bidirectional=True, lengths=lengths)
+def test_bidirectional_two_layer_lstm_equals_torch(torch, lengths):
+    layers = run_stack(torch, "LSTM", 2, bidirectional=True, lengths=lengths)
     assert layers[1].input_size == 2 * H                          # concat of the lower layer's directions
 
 
 @pytest.mark.parametrize("kind", ["SimpleRNN", "GRU"])
-def test_bidirectional_two_layer_stack_other_cells(kind):
-    run_stack(kind, 2, bidirectional=True, lengths=[5, 1, 3])
+def test_bidirectional_two_layer_stack_other_cells(torch, kind):
+    run_stack(torch, kind, 2, bidirectional=True, lengths=[5, 1, 3])
 
 
-def test_top_layer_last_step_equals_torch_h_n():
+def test_top_layer_last_step_equals_torch_h_n(torch):
     """A classifier-style stack: lower layer per-step, top layer last step only (h_n[-1])."""
     rng = np.random.default_rng(5)
     low, top = make("SimpleRNN", H, return_sequences=True), make("SimpleRNN", H)
     low.build(F, rng, np.float64); top.build(H, rng, np.float64)
     x = rng.standard_normal((B, T, F))
     y = top.forward(low.forward(x))
-    mod = torch_twin("SimpleRNN", [low, top], False, torch.float64)
+    mod = torch_twin(torch, "SimpleRNN", [low, top], False, torch.float64)
     _, h_n = mod(torch.from_numpy(x))
     np.testing.assert_allclose(y, h_n[-1].detach().numpy(), rtol=1e-9, atol=1e-9)
