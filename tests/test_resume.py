@@ -140,7 +140,7 @@ def test_signal_checkpoints_and_says_how_to_resume(tmp_path, reference, sig, cod
     assert re.fullmatch(rf"rnnlab: training interrupted by {name} at epoch \d+, batch \d+ of 250; checkpoint "
                         rf"written to {re.escape(str(out / 'checkpoint' / 'checkpoint.safetensors'))} — "
                         rf"resume with: rnnlab run echo --resume {re.escape(str(out))}", lines[0]), lines[0]
-    assert stdout == ""
+    assert stdout == "" and (out / CHECKPOINT).stat().st_size > 0
     assert (out / "INCOMPLETE").exists() and not (out / "metrics.json").exists()
     assert "rnnlab run echo --resume" in (out / "INCOMPLETE").read_text()
     done = _run("run", "echo", "--quiet", "--resume", str(out))
