@@ -105,3 +105,55 @@ def test_refuses_to_overwrite_foreign_folder(tmp_path, trained):
 def test_unbuilt_model_cannot_be_saved(tmp_path):
     with pytest.raises(ModelFileError, match="not built"):
         rnnlab.Sequential([rnnlab.Dense(1)]).save(tmp_path / "m")
+
+
+def test_model_json_records_format_version_class_and_every_tensor(trained):
+    m, path, _, _ = trained
+    meta = json.loads((path / "model.json").read_text())
+    assert meta["format"] == "rnnlab-model" and meta["format_version"] == 2 and meta["class"] == "Sequential"
+    assert meta["weights"]["tensors"] == {n: {"shape": list(p.shape), "dtype": "float32"}
+                                          for n, p, _ in m.named_params()}
+    assert meta["compile"]["loss"] == {"name": "binary_crossentropy"}
+
+
+def test_a_tensor_of_the_wrong_shape_names_file_and_tensor(trained):
+    """A weights file whose tensors do not fit the architecture is refused, even with a matching hash."""
+    import hashlib
+    from safetensors.numpy import save as st_save
+    m, path, _, _ = trained
+    w = m.get_weights()
+    w["layers.1.weight"] = np.zeros((1, 7), np.float32)
+    blob = st_save(w)
+    (path / "weights.safetensors").write_bytes(blob)
+    meta = json.loads((path / "model.json").read_text())
+    meta["weights"]["sha256"] = hashlib.sha256(blob).hexdigest()
+    meta["weights"]["tensors"]["layers.1.weight"]["shape"] = [1, 7]
+    (path / "model.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelFileError, match=r"weights.safetensors: weights do not fit .*layers\.1\.weight: "
+                                             r"expected \(\[1, 5\], 'float32'\), file has \(\[1, 7\]"):
+        rnnlab.load(path)
+
+
+def test_optimizer_state_saved_on_request_and_training_continues_identically(trained, tmp_path):
+    m, _, x, y = trained
+    m.save(tmp_path / "with_opt", include_optimizer=True)
+    back = rnnlab.load(tmp_path / "with_opt")
+    assert (tmp_path / "with_opt" / "optimizer.safetensors").exists()
+    m.fit(x, y, epochs=1, batch_size=16, verbose=0, shuffle=False)
+    back.fit(x, y, epochs=1, batch_size=16, verbose=0, shuffle=False)
+    for k, v in m.get_weights().items():
+        np.testing.assert_array_equal(back.get_weights()[k], v)
+
+
+def test_first_round_files_still_load(trained):
+    """Format version 1 (first round: no class, compile inside the model config) is still read."""
+    m, path, x, _ = trained
+    meta = json.loads((path / "model.json").read_text())
+    v1 = {"format": "rnnlab-model", "version": 1,
+          "model": {**meta["model"], "compile": {"loss": "binary_crossentropy",
+                                                 "optimizer": meta["compile"]["optimizer"], "metrics": ["accuracy"]}},
+          "weights": meta["weights"]}
+    (path / "model.json").write_text(json.dumps(v1))
+    back = rnnlab.load(path)
+    np.testing.assert_array_equal(back.predict(x), m.predict(x))
+    assert back.compiled_loss.name == "binary_crossentropy"
