@@ -152,3 +152,17 @@ def test_one_training_loop_in_src():
              for i, line in enumerate(p.read_text(encoding="utf-8").splitlines())
              if re.search(r"for\s+epoch\s+in\s+range", line)]
     assert loops == ["training/engine.py:" + loops[0].split(":")[1]] and len(loops) == 1, loops
+
+
+def test_dropout_without_a_seed_follows_the_model_seed():
+    x, y = echo(64)
+
+    def run(seed):
+        m = rnnlab.Sequential([rnnlab.LSTM(5, return_sequences=True), rnnlab.Dropout(0.5),
+                               rnnlab.SimpleRNN(3), rnnlab.Dense(1)], input_size=1, seed=seed)
+        m.compile(loss="mse", optimizer="adam", lr=0.01)
+        m.fit(x, y, epochs=2, batch_size=16, verbose=0)
+        return m.get_weights()["layers.3.weight"]
+
+    np.testing.assert_array_equal(run(4), run(4))
+    assert not np.array_equal(run(4), run(5))

@@ -51,8 +51,17 @@ class Dropout(Layer):
         self.per_sequence = bool(per_sequence)
         self.seed = seed if isinstance(seed, (int, np.integer)) or seed is None else None
         self.rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        self._own_rng = not isinstance(seed, np.random.Generator)
         #: The scaled mask ``m`` of the last training forward (None when it was the identity).
         self.mask: np.ndarray | None = None
+
+    def build(self, input_size: int, rng: np.random.Generator, dtype=np.float32) -> int:
+        """Without a seed of its own the layer's generator is spawned from the model's: same model
+        seed, same dropout masks (spawning does not advance ``rng``, so the other layers'
+        initial weights are unchanged)."""
+        if self.seed is None and self._own_rng:
+            self.rng = np.random.default_rng(rng.bit_generator.seed_seq.spawn(1)[0])
+        return super().build(input_size, rng, dtype)
 
     def forward(self, x: np.ndarray, mask: np.ndarray | None = None, training: bool = False) -> np.ndarray:
         x = np.asarray(x)
