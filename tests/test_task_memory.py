@@ -142,3 +142,15 @@ def test_bad_sweep_options(tmp_path):
         run(tmp_path, sweep=True, sweep_steps="a,b")
     with pytest.raises(InputError, match="--cell"):
         run(tmp_path, cell="lstmx")
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+def test_builder_gives_the_hand_built_stack(cell):
+    from rnnlab import Dense, Sequential
+    from rnnlab.registry import make_recurrent
+    kw = {"forget_bias": 1.0} if cell == "lstm" else {}
+    old = Sequential([make_recurrent(cell, 8, **kw), Dense(8)], input_size=12, seed=2)   # as written by hand
+    new = memory.build_model(memory.Config(cell=cell, hidden=8, seed=2, gate_init="standard"), n_in=12)
+    assert new.get_config()["layers"] == old.get_config()["layers"]
+    w_new, w_old = new.get_weights(), old.get_weights()
+    assert list(w_new) == list(w_old) and all(np.array_equal(w_new[k], w_old[k]) for k in w_new)

@@ -200,3 +200,16 @@ def test_end_to_end_classification_4h(real, tmp_path):
     assert 0.55 < b["persistence"]["4"]["accuracy"] < 0.7                # 4 h ahead, 2014
     assert b["majority"]["4"]["accuracy"] < b["persistence"]["4"]["accuracy"]
     assert b["reference_implementation"]["classification_accuracy_about"] == 0.60
+
+
+@pytest.mark.parametrize("cell, layers", [("lstm", 2), ("rnn", 1), ("gru", 3)])
+def test_builder_gives_the_hand_built_stack(cell, layers):
+    from rnnlab import Dense, Sequential
+    from rnnlab.registry import make_recurrent
+    rec = [make_recurrent(cell, 6, return_sequences=k < layers - 1, **({"forget_bias": 1.0} if cell == "lstm" else {}))
+           for k in range(layers)]                                  # the stack as it was written by hand
+    old = Sequential(rec + [Dense(4)], input_size=14, seed=5)
+    new = pm25.build_model(cell, 6, layers, 4, 14, 5)
+    assert new.get_config() == old.get_config()
+    w_new, w_old = new.get_weights(), old.get_weights()
+    assert list(w_new) == list(w_old) and all(np.array_equal(w_new[k], w_old[k]) for k in w_new)
