@@ -49,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _run(args: argparse.Namespace) -> int:
     from .tasks import get_task
     from .tasks.config import config_from_args
-    from .tasks.launch import read_run_config, resume_command, run_task
+    from .tasks.launch import default_folder, read_run_config, resume_command, run_task
     if not hasattr(get_task(args.task), "Config"):   # TRANSITION: a task still on add_arguments/run(args)
         get_task(args.task).run(args)
         return 0
@@ -64,23 +64,19 @@ def _run(args: argparse.Namespace) -> int:
         every = every if every is not None else run_opts.get("checkpoint_every")
     else:
         config = config_from_args(cls, args)
+    folder = out if out is not None else default_folder(args.task, config)
     try:
-        run_task(args.task, config, out=out, quiet=args.quiet, resume=args.resume is not None,
+        run_task(args.task, config, out=folder, quiet=args.quiet, resume=args.resume is not None,
                  checkpoint_every=every)
     except TrainingInterrupted as exc:
         then = "resume with" if exc.checkpoint is not None else "no checkpoint; start again with"
-        print(f"rnnlab: {exc} — {then}: {resume_command(args.task, _folder(args.task, config, out))}", file=sys.stderr)
+        print(f"rnnlab: {exc} — {then}: {resume_command(args.task, folder)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:  # outside fit (data preparation, writing results): no new checkpoint
-        print(f"rnnlab: interrupted (SIGINT) outside training — resume with: "
-              f"{resume_command(args.task, _folder(args.task, config, out))}", file=sys.stderr)
+        print(f"rnnlab: interrupted (SIGINT) outside training — resume with: {resume_command(args.task, folder)}",
+              file=sys.stderr)
         return 130
     return 0
-
-
-def _folder(task: str, config, out: Path | None) -> Path:
-    from .tasks.launch import default_folder
-    return out if out is not None else default_folder(task, config)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
