@@ -4,9 +4,10 @@
 class needs the runner, :mod:`rnnlab.layers`, which imports this package; ``rnnlab.layers``
 imports it instead.
 """
-from .base import Cell
+from ._kernels import backend as kernel_backend
+from .base import Cell, ParamSpec
 from .gru import GRUCell
 from .lstm import LSTMCell
 from .simple import SimpleRNNCell
 
-__all__ = ["Cell", "SimpleRNNCell", "LSTMCell", "GRUCell"]
+__all__ = ["Cell", "ParamSpec", "kernel_backend", "SimpleRNNCell", "LSTMCell", "GRUCell"]

@@ -36,7 +36,7 @@ import numpy as np
 
 from .. import init as initializers
 from .. import threads
-from ..cells import _kernels
+from ..cells import kernel_backend
 from ..cells.base import Cell
 from ..errors import InputError
 from ..validation import check_mask
@@ -169,7 +169,7 @@ class Recurrent(Layer):
 
         Nothing handed to the caller (outputs, final states, input gradients) is a view of them.
         """
-        key = (steps, batch, feat, self.dtype, store, _kernels.backend())
+        key = (steps, batch, feat, self.dtype, store, kernel_backend())
         bufs = self._bufs.get(store)
         if bufs is not None and bufs["key"] == key:
             return bufs
