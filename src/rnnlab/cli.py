@@ -17,7 +17,8 @@ from .errors import InputError, RnnlabError, TrainingInterrupted
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("run options")
-    g.add_argument("--out", type=Path, default=None, help="run folder (default runs/<task>)")
+    g.add_argument("--out", type=Path, default=None, metavar="DIR",
+                   help="run folder (default runs/<task>, or the task's own, e.g. runs/ucr-<dataset>)")
     g.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch lines; the final result still prints")
     g.add_argument("--checkpoint-every", type=int, default=None, metavar="N",
                    help="also checkpoint every N updates (default: at every epoch end)")
@@ -36,11 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     run_sub = run.add_subparsers(dest="task", required=True, metavar="TASK")
     for name, summary in tasks.available().items():
         tp = run_sub.add_parser(name, help=summary, description=summary)
-        module = tasks.get_task(name)
-        if not hasattr(module, "Config"):          # TRANSITION: a task still on add_arguments/run(args)
-            module.add_arguments(tp)
-            continue
-        add_config_arguments(tp.add_argument_group("task options"), module.Config)
+        add_config_arguments(tp.add_argument_group("task options"), tasks.get_task(name).Config)
         _add_run_options(tp)
     diagnose.add_arguments(sub.add_parser("diagnose", help=diagnose.SUMMARY, description=diagnose.SUMMARY))
     return p
@@ -50,9 +47,6 @@ def _run(args: argparse.Namespace) -> int:
     from .tasks import get_task
     from .tasks.config import config_from_args
     from .tasks.launch import default_folder, read_run_config, resume_command, run_task
-    if not hasattr(get_task(args.task), "Config"):   # TRANSITION: a task still on add_arguments/run(args)
-        get_task(args.task).run(args)
-        return 0
     cls = get_task(args.task).Config
     out, every = args.out, args.checkpoint_every
     if args.resume is not None:

@@ -18,7 +18,6 @@ INCOMPLETE is removed last: a folder without INCOMPLETE is a finished run.
 """
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import math
@@ -64,8 +63,6 @@ class RunFolder:
         self.path.mkdir(parents=True, exist_ok=True)
         if dataclasses.is_dataclass(config) and not isinstance(config, type):
             config = dataclasses.asdict(config)
-        elif isinstance(config, argparse.Namespace):  # legacy: tasks not yet on the Config contract
-            config = {k: v for k, v in vars(config).items() if k not in ("func", "out", "quiet", "task")}
         if not isinstance(config, dict):
             raise TypeError(f"RunFolder: expected a task config dataclass or a dict, got {type(config).__name__}")
         self.hyper = dict(config)
@@ -115,27 +112,6 @@ class RunFolder:
 
     def write_text(self, name: str, text: str) -> None:
         atomic_write_text(self.file(name), text)
-
-
-# -- legacy, until every task takes a Config (see rnnlab.tasks) -------------------------------------
-def add_common_arguments(p: argparse.ArgumentParser, *, epochs: int, batch_size: int, lr: float,
-                         hidden: int, cell: str | None = None) -> None:
-    p.add_argument("--epochs", type=int, default=epochs, help=f"training epochs (default {epochs})")
-    p.add_argument("--batch-size", type=int, default=batch_size, help=f"mini-batch size (default {batch_size})")
-    p.add_argument("--lr", type=float, default=lr, help=f"learning rate (default {lr})")
-    p.add_argument("--hidden", type=int, default=hidden, help=f"hidden units per recurrent layer (default {hidden})")
-    p.add_argument("--seed", type=int, default=0, help="random seed: same seed, same numbers (default 0)")
-    p.add_argument("--out", type=Path, default=None, help="run folder (default runs/<task>)")
-    p.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch lines")
-    if cell is not None:
-        from ..registry import recurrent_names
-        p.add_argument("--cell", choices=list(recurrent_names()), default=cell, help=f"recurrent cell (default {cell})")
-
-
-def say(args, *lines: str) -> None:
-    if not getattr(args, "quiet", False):
-        for line in lines:
-            print(line)
 
 
 class RunContext:
