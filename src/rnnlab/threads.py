@@ -33,7 +33,9 @@ measurements, ``python benchmarks/rnn_vs_torch.py --thread-sweep`` to measure yo
 number of cores; ``OPENBLAS_NUM_THREADS``, ``OMP_NUM_THREADS`` or the user's own
 ``threadpoolctl.threadpool_limits`` lower it; ``"auto"`` only ever lowers it.
 Set the policy with :func:`set_policy` or the environment variable ``RNNLAB_BLAS_THREADS``
-(``auto``, ``off`` or a number), read at import.
+(``auto``, ``off`` or a number), read at import. The tasks run inside :func:`task_threads`
+(their ``--threads`` option: one thread unless the user chose) and start worker processes with
+:func:`worker_init`.
 
 >>> from rnnlab import threads
 >>> threads.set_policy(1)            # everything single-threaded (e.g. several jobs per machine)
