@@ -10,7 +10,7 @@ from .callbacks import Callback, EarlyStopping, History, ModelCheckpoint, StopAt
 from .errors import (CheckpointError, DataNotFoundError, InputError, ModelFileError, RnnlabError, TrainingError,
                      TrainingInterrupted)
 from .io import load
-from .layers import GRU, LSTM, Bidirectional, Dense, Dropout, Embedding, Layer, Recurrent, SimpleRNN
+from .layers import GRU, LSTM, Bidirectional, Dense, Dropout, Embedding, IndRNN, Layer, Recurrent, SimpleRNN
 from .model import Model
 from .seq2seq import Seq2Seq
 from .sequential import Sequential
@@ -18,7 +18,7 @@ from .sequential import Sequential
 __version__ = "0.2.0"
 __all__ = [
     "Model", "Sequential", "Seq2Seq", "load", "data",
-    "Dense", "Layer", "Recurrent", "SimpleRNN", "LSTM", "GRU", "Bidirectional", "Dropout", "Embedding",
+    "Dense", "Layer", "Recurrent", "SimpleRNN", "LSTM", "GRU", "IndRNN", "Bidirectional", "Dropout", "Embedding",
     "Callback", "EarlyStopping", "StopAtValue", "History", "ModelCheckpoint",
     "RnnlabError", "InputError", "ModelFileError", "CheckpointError", "TrainingError", "TrainingInterrupted",
     "DataNotFoundError",
