@@ -75,11 +75,11 @@ def compute_gradients(model, xb: Any, yb: np.ndarray, mb: Any = None) -> tuple[f
     return float(loss), logits, lmask, yb
 
 
-def train_step(model, xb: Any, yb: np.ndarray, mb: Any = None) -> tuple[float, np.ndarray, np.ndarray | None, np.ndarray]:
-    """One update: :func:`compute_gradients`, then one optimizer step."""
+def train_step(model, xb: Any, yb: np.ndarray, mb: Any = None) -> tuple[float, np.ndarray, np.ndarray | None, np.ndarray, float]:
+    """One update: :func:`compute_gradients`, then one optimizer step; its results and the
+    global gradient norm before clipping."""
     out = compute_gradients(model, xb, yb, mb)
-    model.optimizer.step(model.named_params())
-    return out
+    return out + (model.optimizer.step(model.named_params()),)
 
 
 def loss_value(model, x: Any, y: np.ndarray, mask: Any = None) -> float:
@@ -234,7 +234,7 @@ def fit(model, x: Any, y: Any = None, epochs: int = 10, batch_size: int = 32, *,
             for b in range(pos.batch, len(plan)):
                 idx = plan[b]
                 try:
-                    loss, logits, lmask, yb = train_step(model, B.take(x, idx), y[idx], B.take(mask, idx))
+                    loss, logits, lmask, yb, grad_norm = train_step(model, B.take(x, idx), y[idx], B.take(mask, idx))
                 except TrainingError as exc:
                     raise TrainingError(f"epoch {epoch + 1}, batch {b + 1}: {exc}") from None
                 values = {}
@@ -243,6 +243,8 @@ def fit(model, x: Any, y: Any = None, epochs: int = 10, batch_size: int = 32, *,
                     values = {m: metrics_mod.get(m)(pred, yb, lmask) for m in model.metric_names}
                 pos.add(loss, len(idx), values)
                 pos.batch = b + 1
+                for cb in callbacks:
+                    cb.on_batch_end(b + 1, {"loss": loss, "grad_norm": grad_norm})
                 if bar is not None:
                     bar.update(1)
                     bar.set_postfix(loss=f"{pos.loss_sum / pos.seen:.4g}")

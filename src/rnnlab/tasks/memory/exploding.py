@@ -9,9 +9,10 @@ Recurrent weights ρ·Q (Q a random orthogonal matrix):
 3. The same for a tanh RNN with ρ = 3: the loss stays finite without clipping (tanh is
    bounded) but the first update throws the recurrent weights from ~0.5 to ~10⁴.
 
-This is a diagnostic of single updates (each one's loss, gradient norm and weights are
-recorded, and the update that fails is the result), so it steps the optimizer itself instead of
-calling ``model.fit``.
+A diagnostic of single updates: ``model.fit`` runs one fresh batch per epoch and a callback
+records each update's loss, gradient norm (before clipping) and largest recurrent weight; the
+update that fails (a non-finite loss or gradient, :class:`~rnnlab.errors.TrainingError`) is
+the result.
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from ...builders import stacked_rnn
+from ...callbacks import Callback
 from ...errors import TrainingError
 from ...gradflow import gradient_norms
 from ...sequential import Sequential
@@ -28,13 +30,22 @@ from .config import Config
 from .data import remember_first
 
 
-def _gradients(model: Sequential, xb: np.ndarray, yb: np.ndarray) -> float:
-    """Forward and backward on one batch (gradients into the parameters' grads); the loss."""
-    model.zero_grad()
-    logits, _ = model.forward(xb, None, training=True)
-    loss = float(model.compiled_loss.forward(logits, yb, None))
-    model.backward(model.compiled_loss.backward())
-    return loss
+class UpdateRecorder(Callback):
+    """Each update's loss and gradient norm, and the largest |W_hh| after it."""
+
+    def __init__(self, model: Sequential) -> None:
+        self.losses: list[float] = []
+        self.norms: list[float] = []
+        self.w_max = [self.largest_weight(model)]          # before any update
+
+    @staticmethod
+    def largest_weight(model: Sequential) -> float:
+        return float(np.abs(model.layers[0].params["weight_hh"]).max())
+
+    def on_batch_end(self, batch: int, logs: dict[str, float]) -> None:
+        self.losses.append(logs["loss"])
+        self.norms.append(logs["grad_norm"])
+        self.w_max.append(self.largest_weight(self.model))
 
 
 def exploding_demo(folder: RunFolder | None, cfg: Config, steps: int = 50, hidden: int = 32,
@@ -59,20 +70,21 @@ def exploding_demo(folder: RunFolder | None, cfg: Config, steps: int = 50, hidde
     for act, rho in (("relu", 2.0), ("tanh", 3.0)):
         for clip in (None, 1.0):
             m = rnn(rho, act, clipnorm=clip)
-            losses, norms, error = [], [], None
-            w_max = [float(np.abs(m.layers[0].params["weight_hh"]).max())]     # before any update
-            r = np.random.default_rng([cfg.seed, 97])
+            rec, error = UpdateRecorder(m), None
+
+            def one_batch(epoch: int, r: np.random.Generator):     # a fresh batch per update
+                return remember_first(cfg.batch_size, steps, cfg.symbols, cfg.noise_symbols, r, cfg.distractors)
+
             with np.errstate(all="ignore"):
-                for it in range(updates):
-                    xb, yb = remember_first(cfg.batch_size, steps, cfg.symbols, cfg.noise_symbols, r,
-                                            cfg.distractors)
-                    losses.append(_gradients(m, xb, yb))
-                    try:
-                        norms.append(m.optimizer.step(m.named_params()))
-                    except TrainingError as exc:
-                        error = f"update {it + 1}: {str(exc).split(':')[0]}"
-                        break
-                    w_max.append(float(np.abs(m.layers[0].params["weight_hh"]).max()))
+                try:
+                    m.fit(one_batch, epochs=updates, batch_size=cfg.batch_size, shuffle=False, verbose=0,
+                          data_seed=[cfg.seed, 97], callbacks=[rec])
+                except TrainingError as exc:                   # "epoch N, batch 1: the loss became nan: ..."
+                    what = str(exc).split(": ", 1)[1].split(":")[0]
+                    error = f"update {len(rec.norms) + 1}: {what}"
+                    if "loss became" in what:
+                        rec.losses.append(float("nan"))        # the failing update's loss
+            losses, norms, w_max = rec.losses, rec.norms, rec.w_max
             key = f"{act} rho={rho:g} " + ("no clipping" if clip is None else f"clipnorm={clip:g}")
             out["training"][key] = {"loss": losses, "grad_norm": norms, "max_abs_weight_hh": w_max,
                                     "stopped": error, "updates_done": len(norms),
