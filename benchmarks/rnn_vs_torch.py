@@ -9,7 +9,7 @@ times, in this one process and with the same number of threads for both librarie
 
 * ``train``: one training step — forward, loss (MSE of a Dense(1) head on the last step),
   backward, plain SGD update — through each library's ordinary API
-  (rnnlab: ``Sequential.train_gradients`` + ``optimizer.step``; torch: ``nn.LSTM`` + ``nn.Linear``,
+  (rnnlab: ``rnnlab.training.train_step``, the update ``fit`` runs; torch: ``nn.LSTM`` + ``nn.Linear``,
   ``loss.backward()``, ``torch.optim.SGD``);
 * ``infer``: forward only (rnnlab: ``Sequential.predict``; torch: under ``torch.inference_mode``).
 
@@ -38,11 +38,21 @@ CONFIGS = {  # name: (input, hidden, steps, batch)
     "medium": (32, 128, 32, 64),
     "large": (128, 512, 64, 32),
 }
-CELLS = ("rnn", "lstm", "gru")
+#: torch module class name per registered recurrent layer that PyTorch has a peer for
+TORCH_PEERS = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}
 BILSTM = ("bilstm2", "medium")     # 2-layer bidirectional LSTM on the medium config
 
 
-GATES = {"rnn": 1, "lstm": 4, "gru": 3, "bilstm2": 4}
+def registered_cells() -> tuple[str, ...]:
+    """The registry's recurrent layers that have a PyTorch peer (IndRNN, e.g., has none)."""
+    from rnnlab.registry import recurrent_names
+    return tuple(c for c in recurrent_names() if c in TORCH_PEERS)
+
+
+def gates(cell: str) -> int:
+    """Fused gate blocks of a cell, as the cell itself declares them."""
+    from rnnlab.registry import recurrent_class
+    return recurrent_class("lstm" if cell == "bilstm2" else cell)(1).cell.gates
 
 
 def matmul_flops(cell: str, cfg, mode: str) -> float:
@@ -50,7 +60,7 @@ def matmul_flops(cell: str, cfg, mode: str) -> float:
     forward; training adds the same twice (input/recurrent gradients and weight gradients)."""
     f, h, t, b = cfg
     layers = [(f, 2), (2 * h, 2)] if cell == "bilstm2" else [(f, 1)]
-    fwd = sum(2.0 * t * b * GATES[cell] * h * (fi + h) * dirs for fi, dirs in layers)
+    fwd = sum(2.0 * t * b * gates(cell) * h * (fi + h) * dirs for fi, dirs in layers)
     return fwd * (3 if mode == "train" else 1)
 
 
@@ -137,7 +147,7 @@ def loadavg() -> str:
 # -- models -----------------------------------------------------------------------------------
 def build_rnnlab(cell: str, cfg: tuple[int, int, int, int], lr: float):
     import rnnlab
-    from rnnlab.tasks.base import make_recurrent
+    from rnnlab.registry import make_recurrent
     f, h, _, _ = cfg
     if cell == "bilstm2":
         layers = [rnnlab.Bidirectional(rnnlab.LSTM(h, return_sequences=True)),
@@ -155,7 +165,7 @@ class TorchNet:
     def __init__(self, cell: str, cfg, model, lr: float) -> None:
         import torch
         f, h, _, _ = cfg
-        kind = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "bilstm2": torch.nn.LSTM}[cell]
+        kind = getattr(torch.nn, TORCH_PEERS.get(cell, "LSTM"))          # bilstm2: a 2-layer nn.LSTM
         kw = dict(num_layers=2, bidirectional=True) if cell == "bilstm2" else {}
         self.rnn = kind(f, h, batch_first=True, **kw)
         self.lin = torch.nn.Linear(2 * h if cell == "bilstm2" else h, 1)
@@ -253,12 +263,10 @@ def run_row(cell: str, config: str, modes, args, out_rows: list) -> None:
     if not err < 1e-4:
         raise SystemExit(f"{cell} {config}: rnnlab and torch disagree (max |diff| {err:.2e})")
 
-    opt, params = model.optimizer, model.named_params
+    from rnnlab.training import train_step
 
     def rn_train():
-        model.zero_grad()
-        model.train_gradients(x, y)
-        opt.step(params())
+        train_step(model, x, y)                           # the engine's own update, as fit runs it
 
     fns = {"train": ({"rnnlab": rn_train, "torch": lambda: net.train_step(xt, yt)}),
            "infer": ({"rnnlab": lambda: model.predict(x, batch_size=batch), "torch": lambda: net.infer(xt)})}
@@ -326,7 +334,8 @@ def main(argv=None) -> int:
     p.add_argument("--threads", default="1",
                    help="threads for BOTH libraries: a number (default 1), or 'auto' (torch's default, "
                         "rnnlab's automatic BLAS policy)")
-    p.add_argument("--cells", default=",".join(CELLS + ("bilstm2",)), help="comma list of rnn,lstm,gru,bilstm2")
+    p.add_argument("--cells", default=",".join(registered_cells() + ("bilstm2",)),
+                   help="comma list of registered cells with a torch peer (rnn,lstm,gru) and bilstm2")
     p.add_argument("--configs", default=",".join(CONFIGS), help="comma list of tiny,small,medium,large")
     p.add_argument("--modes", default="train,infer")
     p.add_argument("--repeats", type=int, default=None, help="timed blocks per library (default 7, quick 3)")
