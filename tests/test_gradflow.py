@@ -8,7 +8,7 @@ import pytest
 from rnnlab.gradflow import gradient_norms, state_gradients
 from rnnlab.layers.dense import Dense
 from rnnlab.sequential import Sequential
-from rnnlab.tasks.base import make_recurrent
+from rnnlab.registry import make_recurrent
 
 B, T, F, H, K = 4, 7, 3, 5, 3
 

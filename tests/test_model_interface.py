@@ -85,3 +85,32 @@ def test_loading_an_unknown_model_class_names_the_file(tmp_path):
                    .replace('"class": "Dense"', '"class": "Densest"'))
     with pytest.raises(ModelFileError, match=r"model\.json: layer 0: unknown layer class 'Densest'"):
         rnnlab.load(tmp_path / "m")
+
+
+class Wrapper(rnnlab.Model):
+    """A model holding another model: its parameters appear under the attribute's name."""
+
+    def __init__(self, seed=0):
+        super().__init__(seed=seed)
+        self.inner = rnnlab.Sequential([rnnlab.GRU(3), rnnlab.Dense(2)], input_size=2, seed=seed)
+
+    def forward(self, x, mask=None, training=False):
+        return self.inner.forward(x, mask, training)
+
+    def backward(self, d_out):
+        self.inner.backward(d_out)
+
+    def get_config(self):
+        return {"seed": self.seed}
+
+
+def test_sub_models_are_found_by_attribute(tmp_path):
+    m = Wrapper(seed=4).compile(loss="categorical_crossentropy", optimizer="adam", lr=0.05)
+    assert [n for n, _, _ in m.named_params()][:2] == ["inner.layers.0.weight_ih", "inner.layers.0.weight_hh"]
+    assert m.count_params() == m.inner.count_params()
+    x = np.random.default_rng(0).standard_normal((20, 4, 2)).astype(np.float32)
+    before = m.inner.get_weights()
+    m.fit(x, (x[:, 0, 0] > 0).astype(int), epochs=2, batch_size=5, verbose=0)
+    assert any(not np.array_equal(before[k], v) for k, v in m.inner.get_weights().items())
+    m.save(tmp_path / "w")
+    np.testing.assert_array_equal(rnnlab.load(tmp_path / "w").predict(x), m.predict(x))

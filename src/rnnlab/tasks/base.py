@@ -29,7 +29,6 @@ from typing import Any
 import numpy as np
 
 from ..fileio import atomic_write_text
-from ..registry import make_recurrent  # noqa: F401  (re-exported: tests and benchmarks import it from here)
 
 CONFIG_FILE = "config.json"
 INCOMPLETE_FILE = "INCOMPLETE"
