@@ -188,3 +188,11 @@ def test_dropout_without_a_seed_follows_the_model_seed():
 
     np.testing.assert_array_equal(run(4), run(4))
     assert not np.array_equal(run(4), run(5))
+
+
+def test_a_stateful_model_fits_after_predicting_with_another_batch_size():
+    x, y = echo(40)
+    m = small(stateful=True).compile(loss="mse", optimizer="sgd", lr=0.01)
+    m.predict(x[:7])                                   # leaves a carried state of batch 7
+    assert m.layers[0].carried_state()[0].shape == (7, 4)
+    m.fit(x, y, epochs=1, batch_size=10, verbose=0)

@@ -39,8 +39,12 @@ def prepare(model, x: Any, y: Any, mask: Any, name: str = "x") -> tuple[Any, np.
         got = "no targets" if y_arr is None else (f"{y_arr.shape[0]}" if y_arr.ndim else "a scalar")
         raise InputError(f"{name} and its targets disagree: {n} samples in {name}, {got} in y")
     one = np.zeros(1, dtype=np.int64)
+    carried = [(l, l.carried_state()) for l in progress.stateful_layers(model)]
+    model.reset_states()                               # a probe of one sample: no carried state
     with inference_mode():
         logits, out_mask = model.forward(B.take(x, one), B.take(mask, one))
+    for layer, state in carried:                       # ... and the probe leaves none behind
+        layer.set_carried_state(state)
     full_out_mask = None
     if out_mask is not None:
         full_out_mask = model.output_mask(mask)
