@@ -48,7 +48,6 @@ import numpy as np
 from ..errors import InputError
 from ..layers.recurrent import Recurrent
 from ..registry import register_layer
-from . import _kernels
 from .base import ParamSpec
 from .simple import SimpleRNNCell
 
@@ -73,28 +72,12 @@ class IndRNNCell(SimpleRNNCell):
     def step_params(self, params: dict[str, np.ndarray], cache: dict[str, Any]) -> dict[str, np.ndarray]:
         return params                                           # u is used as it is: no transpose
 
-    # -- forward ----------------------------------------------------------------------------
-    def step_forward(self, t, xp_t, states, params, cache, out):
-        (s_prev,) = states
-        s = out[0]
-        np.multiply(s_prev, params["weight_hh"], out=s)        # u ⊙ s_{t-1}
-        if self.fused:
-            _kernels.get("rnn_forward")(s, xp_t, self._act)     # σ(· + x_t·U + b): one compiled pass
-        else:
-            self._forward_numpy(s, xp_t)                        # σ(· + x_t·U + b)
-        return out
+    # -- the recurrence: diag(u) instead of W (the rest of the step is the simple RNN's) --------
+    def recurrent_product(self, s_prev: np.ndarray, params: dict[str, np.ndarray], out: np.ndarray) -> None:
+        np.multiply(s_prev, params["weight_hh"], out=out)       # u ⊙ s_{t-1}
 
-    # -- backward ---------------------------------------------------------------------------
-    def step_backward(self, t, d_states, prev_states, params, cache, dxp_t, dhp_t):
-        (ds,) = d_states
-        s = cache["s"][t]                                       # s_t
-        if self.fused:
-            _kernels.get("rnn_backward")(s, ds, dxp_t, self._act)
-        else:
-            self._backward_numpy(s, ds, dxp_t)                  # δh_t = δs_t ⊙ σ'(h_t)
-        ds_prev = cache["ds"][t]
-        np.multiply(dxp_t, params["weight_hh"], out=ds_prev)   # δs_{t-1} = δh_t ⊙ u
-        return (ds_prev,)
+    def recurrent_product_backward(self, dh: np.ndarray, params: dict[str, np.ndarray], out: np.ndarray) -> None:
+        np.multiply(dh, params["weight_hh"], out=out)           # δs_{t-1} = δh_t ⊙ u
 
     def weight_hh_grad(self, dHP: np.ndarray, h_prev: np.ndarray, cache: dict[str, Any]) -> np.ndarray:
         """``du = Σ_t Σ_batch δh_t ⊙ s_{t-1}``, shape (H,)."""

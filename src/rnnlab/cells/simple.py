@@ -59,10 +59,18 @@ class SimpleRNNCell(Cell):
         cache["s"] = states[0][1:]
 
     # -- forward ----------------------------------------------------------------------------
+    def recurrent_product(self, s_prev: np.ndarray, params: dict[str, np.ndarray], out: np.ndarray) -> None:
+        """``out = s_{t-1}·W`` (a subclass with another recurrence, e.g. IndRNN, overrides it)."""
+        np.matmul(s_prev, self.weight_hh_t(params), out=out)
+
+    def recurrent_product_backward(self, dh: np.ndarray, params: dict[str, np.ndarray], out: np.ndarray) -> None:
+        """``out = δh_t·Wᵀ``, the gradient reaching ``s_{t-1}`` (weight_hh is Wᵀ)."""
+        np.matmul(dh, params["weight_hh"], out=out)
+
     def step_forward(self, t, xp_t, states, params, cache, out):
         (s_prev,) = states
         s = out[0]
-        np.matmul(s_prev, self.weight_hh_t(params), out=s)    # s_{t-1}·W
+        self.recurrent_product(s_prev, params, s)               # s_{t-1}·W
         if self.fused:
             _kernels.get("rnn_forward")(s, xp_t, self._act)     # σ(· + x_t·U + b): one compiled pass
         else:
@@ -87,7 +95,7 @@ class SimpleRNNCell(Cell):
         else:
             self._backward_numpy(s, ds, dxp_t)                  # δh_t
         ds_prev = cache["ds"][t]
-        np.matmul(dxp_t, params["weight_hh"], out=ds_prev)      # δs_{t-1} = δh_t·Wᵀ
+        self.recurrent_product_backward(dxp_t, params, ds_prev)  # δs_{t-1} = δh_t·Wᵀ
         return (ds_prev,)
 
     def _backward_numpy(self, s: np.ndarray, ds: np.ndarray, dxp_t: np.ndarray) -> None:
