@@ -1,6 +1,4 @@
 """Sequential: model-level gradient checks for every head, training, evaluation, callbacks, errors."""
-import json
-
 import numpy as np
 import pytest
 
