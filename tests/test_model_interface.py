@@ -114,3 +114,19 @@ def test_sub_models_are_found_by_attribute(tmp_path):
     assert any(not np.array_equal(before[k], v) for k, v in m.inner.get_weights().items())
     m.save(tmp_path / "w")
     np.testing.assert_array_equal(rnnlab.load(tmp_path / "w").predict(x), m.predict(x))
+
+
+def test_same_class_name_in_another_module_does_not_collide(tmp_path):
+    """A second class named EncoderDecoder (defined here, in a function) neither replaces the
+    module-level one in the registry nor is loaded in its place."""
+    class EncoderDecoder(rnnlab.Model):          # noqa: F811 - the point of the test
+        def get_config(self):
+            return {}
+
+    original = globals()["EncoderDecoder"]
+    m = original(hidden=3)
+    m.save(tmp_path / "ed")
+    assert type(rnnlab.load(tmp_path / "ed")) is original
+    from rnnlab.registry import class_key
+    assert class_key(EncoderDecoder) != class_key(original)
+    assert class_key(rnnlab.Sequential) == "Sequential"

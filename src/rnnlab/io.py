@@ -27,7 +27,7 @@ import numpy as np
 
 from .errors import ModelFileError
 from .fileio import atomic_write_bytes, atomic_write_text, fsync_dir  # noqa: F401  (re-exported)
-from .registry import model_class
+from .registry import class_key, model_class
 
 FORMAT = "rnnlab-model"
 VERSION = 2                      # 1: Sequential only, without "class"; still read
@@ -49,7 +49,7 @@ def save(model, path: str | os.PathLike, include_optimizer: bool = False) -> Pat
     weights, wspec = _blob({name: p for name, p, _ in model.named_params()})
     meta: dict[str, Any] = {
         "format": FORMAT, "format_version": VERSION,
-        "class": type(model).__name__,
+        "class": class_key(type(model)),
         "model": model.get_config(),
         "compile": model.compile_config(),
         "weights": {"file": WEIGHTS_FILE, **wspec},

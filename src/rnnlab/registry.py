@@ -14,7 +14,10 @@ errors, so any module can use it without an import cycle)::
     @register_layer
     class Dense(Layer): ...
 
-Model classes (subclasses of :class:`rnnlab.Model`) register automatically by class name.
+Model classes (subclasses of :class:`rnnlab.Model`) register automatically. rnnlab's own
+classes are named by their class name (``"LSTM"``, ``"Sequential"``); classes defined elsewhere
+by module and qualified name (``"my_project.models.EncoderDecoder"``), so two classes of the same
+name in different modules never collide.
 
 >>> import rnnlab
 >>> from rnnlab import registry
@@ -36,19 +39,25 @@ _SHORT: dict[str, str] = {}          # short name ("lstm") -> class name ("LSTM"
 _MODELS: dict[str, type] = {}        # class name -> model class
 
 
+def class_key(cls: type) -> str:
+    """The name a class is saved and loaded by: ``"LSTM"`` for rnnlab's own, ``"module.Qualname"`` else."""
+    own = cls.__module__ == "rnnlab" or cls.__module__.startswith("rnnlab.")
+    return cls.__name__ if own and "<locals>" not in cls.__qualname__ else f"{cls.__module__}.{cls.__qualname__}"
+
+
 def register_layer(cls: T | None = None, *, short: str | None = None) -> T | Callable[[T], T]:
     """Class decorator: make a layer class loadable by name (and by ``short`` name if recurrent)."""
     def deco(c: T) -> T:
-        _LAYERS[c.__name__] = c
+        _LAYERS[class_key(c)] = c
         if short is not None:
-            _SHORT[short] = c.__name__
+            _SHORT[short] = class_key(c)
         return c
     return deco(cls) if cls is not None else deco
 
 
 def register_model(cls: T) -> T:
     """Make a model class loadable by name (:class:`rnnlab.Model` subclasses do this themselves)."""
-    _MODELS[cls.__name__] = cls
+    _MODELS[class_key(cls)] = cls
     return cls
 
 
@@ -86,7 +95,7 @@ def short_name(layer_or_class: Any) -> str:
     """``LSTM`` (class or instance) -> ``"lstm"``."""
     cls = layer_or_class if isinstance(layer_or_class, type) else type(layer_or_class)
     for short, name in _SHORT.items():
-        if name == cls.__name__:
+        if name == class_key(cls):
             return short
     raise InputError(f"{cls.__name__} is not a registered recurrent layer; known: {recurrent_names()}")
 
@@ -97,7 +106,7 @@ def make_recurrent(cell: str, hidden: int, **kw: Any):
 
 
 def layer_to_config(layer) -> dict[str, Any]:
-    return {"class": type(layer).__name__, "config": layer.get_config()}
+    return {"class": class_key(type(layer)), "config": layer.get_config()}
 
 
 def layer_from_config(spec: Any, where: str = "layer config") -> Any:
