@@ -196,3 +196,49 @@ def test_a_stateful_model_fits_after_predicting_with_another_batch_size():
     m.predict(x[:7])                                   # leaves a carried state of batch 7
     assert m.layers[0].carried_state()[0].shape == (7, 4)
     m.fit(x, y, epochs=1, batch_size=10, verbose=0)
+
+
+# --- argument checks once per fit: the trusted paths give the same numbers, the API still checks
+def test_unchecked_loss_and_optimizer_give_the_same_numbers():
+    rng = np.random.default_rng(3)
+    z = rng.standard_normal((5, 4, 3)).astype(np.float32)
+    mask = np.ones((5, 4), bool)
+    mask[1, 2:] = False
+    labels = rng.integers(0, 3, (5, 4))
+    for loss, target in ((rnnlab.losses.MSE(), rng.standard_normal((5, 4, 3))),
+                         (rnnlab.losses.BinaryCrossEntropy(), rng.random((5, 4, 3))),
+                         (rnnlab.losses.CategoricalCrossEntropy(), labels)):
+        y = loss.check_target(target, z.shape, mask=mask, dtype=z.dtype)
+        checked = loss.forward(z, target, mask)
+        g_checked = loss.backward().copy()
+        assert loss.forward(z, y, mask, check=False) == checked
+        assert np.array_equal(loss.backward(), g_checked)
+    params = [(f"p{i}", rng.standard_normal((3, 2)).astype(np.float32), rng.standard_normal((3, 2)).astype(np.float32))
+              for i in range(3)]
+    a = [(n, p.copy(), g) for n, p, g in params]
+    b = [(n, p.copy(), g) for n, p, g in params]
+    opt_a, opt_b = rnnlab.optim.Adam(0.1, clipnorm=0.5), rnnlab.optim.Adam(0.1, clipnorm=0.5)
+    for _ in range(3):
+        assert opt_a.step(a) == opt_b.step(b, check=False)
+    assert all(np.array_equal(pa, pb) for (_, pa, _), (_, pb, _) in zip(a, b))
+    with pytest.raises(InputError, match="appears twice"):       # the public default still checks
+        opt_a.step(a + a[:1])
+    with pytest.raises(InputError, match="target"):
+        rnnlab.losses.MSE().forward(z, np.zeros((5, 3)))
+
+
+def test_fit_zeroes_gradients_through_an_overridden_zero_grad():
+    calls = []
+
+    class Counting(rnnlab.Sequential):
+        def zero_grad(self):
+            calls.append(1)
+            super().zero_grad()
+
+    x, y = echo(12)
+    m = Counting([rnnlab.SimpleRNN(4), rnnlab.Dense(1)], input_size=1, seed=0).compile(loss="mse", optimizer="sgd")
+    ref = small().compile(loss="mse", optimizer="sgd")
+    m.fit(x, y, epochs=2, batch_size=4, verbose=0)
+    ref.fit(x, y, epochs=2, batch_size=4, verbose=0)
+    assert len(calls) == 6
+    assert all(np.array_equal(a, b) for a, b in zip(m.get_weights().values(), ref.get_weights().values()))

@@ -129,10 +129,20 @@ class Loss:
     def __init__(self) -> None:
         self._grad: np.ndarray | None = None
 
-    def forward(self, logits: np.ndarray, target: Any, mask: np.ndarray | None = None) -> float:
-        z = _check_logits(logits)
-        m = _mask_for(mask, z.shape)
-        y = self.check_target(target, z.shape, mask=m, dtype=z.dtype)
+    def forward(self, logits: np.ndarray, target: Any, mask: np.ndarray | None = None, *,
+                check: bool = True) -> float:
+        """``check=False`` trusts the arguments: float logits of rank 2 or 3 and a target that
+        :meth:`check_target` already returned for them (``fit`` checks the whole data set before
+        training and its first batch in full, then passes ``check=False``)."""
+        if check:
+            z = _check_logits(logits)
+            m = _mask_for(mask, z.shape)
+            y = self.check_target(target, z.shape, mask=m, dtype=z.dtype)
+        else:
+            z, y = logits, target
+            m = None if mask is None or z.ndim != 3 else mask
+            if m is not None and (m.dtype != bool or m.shape != z.shape[:2]):
+                m = _mask_for(m, z.shape)
         n = z.shape[0] * (z.shape[1] if z.ndim == 3 else 1) if m is None else int(m.sum())
         loss, grad = self._compute(z, y, m, n)
         self._grad = grad
@@ -198,7 +208,7 @@ class MSE(Loss):
     def _compute(self, z: np.ndarray, y: np.ndarray, m: np.ndarray | None, n: int) -> tuple[Any, np.ndarray]:
         d = _masked(z - y, m)
         scale = (1.0 if self.half else 2.0) / (n * z.shape[-1])
-        loss = np.sum(d * d) / (n * z.shape[-1]) * (0.5 if self.half else 1.0)
+        loss = (d * d).sum() / (n * z.shape[-1]) * (0.5 if self.half else 1.0)
         return loss, d * scale
 
     def get_config(self) -> dict[str, Any]:
@@ -232,7 +242,7 @@ class BinaryCrossEntropy(Loss):
     def _compute(self, z: np.ndarray, y: np.ndarray, m: np.ndarray | None, n: int) -> tuple[Any, np.ndarray]:
         nk = n * z.shape[-1]
         elem = _masked(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z))), m)
-        return np.sum(elem) / nk, _masked(sigmoid(z) - y, m) * (1.0 / nk)
+        return elem.sum() / nk, _masked(sigmoid(z) - y, m) * (1.0 / nk)
 
 
 class CategoricalCrossEntropy(Loss):
@@ -300,7 +310,7 @@ class CategoricalCrossEntropy(Loss):
             nll = -np.sum(y * logp, axis=-1)
             grad = p * y.sum(axis=-1, keepdims=True) - y
         grad = grad.astype(z.dtype, copy=False)
-        return np.sum(_masked(nll, m)) / n, _masked(grad, m) * (1.0 / n)
+        return _masked(nll, m).sum() / n, _masked(grad, m) * (1.0 / n)
 
 
 _ALIASES: dict[str, type[Loss]] = {

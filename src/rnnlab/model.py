@@ -181,6 +181,9 @@ class Model:
     def zero_grad(self) -> None:
         for _, _, g in self.named_params():
             g.fill(0)
+    #: the engine's updates may zero the gradients of a ``named_params()`` list they hold instead
+    #: (the same arrays); an override of ``zero_grad`` lacks this mark and is called
+    zero_grad.fills_named_params = True
 
     def reset_states(self) -> None:
         """Forget the state stateful recurrent layers carry between batches."""

@@ -37,8 +37,10 @@ NamedParams = Iterable[tuple[str, np.ndarray, np.ndarray]]
 def global_norm(grads: Iterable[np.ndarray]) -> float:
     """||g||_2 over all arrays together: sqrt(sum_i sum(g_i^2)) (float64 fallback on overflow)."""
     grads = list(grads)
-    with np.errstate(over="ignore", invalid="ignore"):
-        total = sum(float(np.dot(g.ravel(), g.ravel())) for g in grads)
+    total = 0.0
+    for g in grads:   # np.vdot: the BLAS dot of np.dot (the same bits), without overflow warnings
+        r = g.ravel()
+        total += float(np.vdot(r, r))
     if not math.isfinite(total):  # float32 squares overflow past ~1.8e19: redo in float64
         total = sum(float(np.dot(g.ravel().astype(np.float64), g.ravel().astype(np.float64))) for g in grads)
     return math.sqrt(total)
@@ -118,11 +120,16 @@ class Optimizer:
         return self.lr
 
     # -- update
-    def step(self, named_params: NamedParams) -> float:
+    def step(self, named_params: NamedParams, *, check: bool = True) -> float:
         """Update every parameter in place from its gradient; return the global gradient norm
-        before clipping. Raises TrainingError (before any update) when that norm is not finite."""
-        items = self._check(named_params)
-        norm = global_norm(g for _, _, g in items)
+        before clipping. Raises TrainingError (before any update) when that norm is not finite.
+
+        ``check=False`` skips the checks of the triples (names unique, float arrays, gradients
+        matching their parameters): ``fit`` checks its first step in full and then passes the
+        same parameters again."""
+        items = self._check(named_params) if check else \
+            (named_params if isinstance(named_params, list) else list(named_params))
+        norm = global_norm([g for _, _, g in items])
         if not math.isfinite(norm):
             _raise_non_finite(norm)
         coef = _clip_coef(norm, self.clipnorm) if self.clipnorm is not None else 1.0

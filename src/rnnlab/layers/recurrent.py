@@ -143,7 +143,8 @@ class Recurrent(Layer):
         self._carry = None if states is None else tuple(np.array(s, dtype=self.dtype) for s in states)
 
     # -- forward ----------------------------------------------------------------------------
-    def _initial_states(self, batch: int, initial_state) -> tuple[np.ndarray, ...]:
+    def _initial_states(self, batch: int, initial_state) -> tuple[np.ndarray, ...] | None:
+        """The states entering the first step; None for zeros."""
         n = len(self.cell.state_names)
         shape = (batch, self.hidden_size)
         if initial_state is None and self.stateful and self._carry is not None:
@@ -152,7 +153,7 @@ class Recurrent(Layer):
                                  f"to {batch}; call reset_states() first or keep the batch size fixed")
             return self._carry
         if initial_state is None:
-            return tuple(np.zeros(shape, dtype=self.dtype) for _ in range(n))
+            return None                          # zeros: the runner fills its state buffers
         states = (initial_state,) if isinstance(initial_state, np.ndarray) else tuple(initial_state)
         if len(states) != n:
             raise InputError(f"initial_state: expected {n} array(s) {self.cell.state_names}, got {len(states)}")
@@ -241,8 +242,12 @@ class Recurrent(Layer):
         bufs = self._buffers(steps, batch, feat, store)
         states = self._initial_states(batch, initial_state)
         m_tm = None if mask is None else mask.T[:, :, None].astype(self.dtype)  # (T, B, 1)
-        with threads.limit(self._threads(batch, steps, feat)):
+        n_threads = self._threads(batch, steps, feat)
+        if n_threads is None:                    # BLAS left as it is (no context to enter)
             self._forward_steps(x, states, m_tm, bufs, store)
+        else:
+            with threads.limit(n_threads):
+                self._forward_steps(x, states, m_tm, bufs, store)
 
         hs = bufs["hs"]
         self.final_state = tuple(s.copy() for s in bufs["last"])
@@ -274,8 +279,12 @@ class Recurrent(Layer):
                   out=bufs["xp"].reshape(steps * batch, gh))
 
         # 2. the recurrence: the cell writes state k after step t into hs[k][t + 1]
-        for k, s in enumerate(states):
-            hs[k][0] = s
+        if states is None:                            # a zero initial state
+            for hk in hs:
+                hk[0].fill(0)
+        else:
+            for k, s in enumerate(states):
+                hs[k][0] = s
         step, cache = cell.step_forward, bufs["cell"]
         p = cell.step_params(p, cache)                # e.g. weight_hhᵀ made contiguous, once
         for t, (xp_t, prev, new) in enumerate(bufs["fwd_views"]):
@@ -320,8 +329,12 @@ class Recurrent(Layer):
             dhp = bufs["dhp"] = np.empty_like(dxp) if cell.separate_recurrent_grad else dxp
             # bwd_views[t] = (states entering step t, dXP[t], dHP[t])
             bufs["bwd_views"] = [(fv[1], dxp[t], dhp[t]) for t, fv in enumerate(bufs["fwd_views"])]
-        with threads.limit(self._threads(batch, steps, feat)):
+        n_threads = self._threads(batch, steps, feat)
+        if n_threads is None:
             dx = self._backward_steps(d_states, dh_out, bufs, c)
+        else:
+            with threads.limit(n_threads):
+                dx = self._backward_steps(d_states, dh_out, bufs, c)
         if self.go_backwards:
             dx = reverse_valid(dx, lengths)
         return np.ascontiguousarray(dx)

@@ -60,17 +60,30 @@ def _unpack(data: Any, what: str) -> tuple[Any, Any, Any]:
 
 
 # ------------------------------------------------------------------------------------ one update
-def compute_gradients(model, xb: Any, yb: np.ndarray, mb: Any = None) -> tuple[float, np.ndarray, np.ndarray | None, np.ndarray]:
+def compute_gradients(model, xb: Any, yb: np.ndarray, mb: Any = None, *,
+                      check: bool = True) -> tuple[float, np.ndarray, np.ndarray | None, np.ndarray]:
     """Zero the gradients, forward (training), loss, backward: ``(loss, logits, loss mask, targets)``.
 
-    The gradients of the batch's mean loss are then in every layer's ``grads``.
+    The gradients of the batch's mean loss are then in every layer's ``grads``. ``check=False``:
+    the targets are already checked for the loss (``fit`` checks them all before training).
     """
-    xb, mb = B.trim_padding(xb, mb)                    # drop padding no sequence of the batch uses
-    model.zero_grad()
+    return _compute_gradients(model, xb, yb, mb, None, check)
+
+
+def _compute_gradients(model, xb, yb, mb, params, check: bool):
+    """:func:`compute_gradients`; ``params``: the model's ``named_params()`` whose gradients to
+    zero (None, or a model with its own ``zero_grad``: ``model.zero_grad()``)."""
+    if mb is not None:
+        xb, mb = B.trim_padding(xb, mb)                # drop padding no sequence of the batch uses
+    if params is None or not getattr(type(model).zero_grad, "fills_named_params", False):
+        model.zero_grad()
+    else:
+        for _, _, g in params:                         # what Model.zero_grad does, without the walk
+            g.fill(0)
     logits, out_mask = model.forward(xb, mb, training=True)
     yb = B.trim_target(yb, logits)
     lmask = out_mask if logits.ndim == 3 else None
-    loss = model.compiled_loss.forward(logits, yb, lmask)
+    loss = model.compiled_loss.forward(logits, yb, lmask, check=check)
     if not math.isfinite(loss):
         raise TrainingError(
             f"the loss became {loss}: lower the learning rate (now {model.optimizer.lr:g}), set clipnorm=1.0 "
@@ -79,11 +92,16 @@ def compute_gradients(model, xb: Any, yb: np.ndarray, mb: Any = None) -> tuple[f
     return float(loss), logits, lmask, yb
 
 
-def train_step(model, xb: Any, yb: np.ndarray, mb: Any = None) -> tuple[float, np.ndarray, np.ndarray | None, np.ndarray, float]:
+def train_step(model, xb: Any, yb: np.ndarray, mb: Any = None, *, check: bool = True,
+               params: list | None = None) -> tuple[float, np.ndarray, np.ndarray | None, np.ndarray, float]:
     """One update: :func:`compute_gradients`, then one optimizer step; its results and the
-    global gradient norm before clipping."""
-    out = compute_gradients(model, xb, yb, mb)
-    return out + (model.optimizer.step(model.named_params()),)
+    global gradient norm before clipping.
+
+    For a loop of updates (``fit``): ``params``, the model's ``named_params()`` listed once by the
+    caller, and ``check=False`` once the targets and the first step have been checked (the loss
+    and the optimizer then skip their argument checks)."""
+    out = _compute_gradients(model, xb, yb, mb, params, check)
+    return out + (model.optimizer.step(model.named_params() if params is None else params, check=check),)
 
 
 def loss_value(model, x: Any, y: np.ndarray, mask: Any = None) -> float:
@@ -214,6 +232,7 @@ def fit(model, x: Any, y: Any = None, epochs: int = 10, batch_size: int = 32, *,
     def save_checkpoint():
         return progress.save(checkpoint_dir, model, pos, history, callbacks, signature)
 
+    check = True                                  # full argument checks in loss and optimizer, once
     with StopRequests(checkpoint_dir is not None) as stop:
         for epoch in range(pos.epoch, epochs):
             if model.stop_training:
@@ -235,12 +254,15 @@ def fit(model, x: Any, y: Any = None, epochs: int = 10, batch_size: int = 32, *,
                 progress.apply_resume_point(model, *resume_point)
                 resume_point = None
             bar = _progress_bar(len(plan), pos.batch, f"epoch {epoch + 1}/{epochs}", verbose > 0)
+            params = model.named_params()              # listed once per epoch, reused by every update
             for b in range(pos.batch, len(plan)):
                 idx = plan[b]
                 try:
-                    loss, logits, lmask, yb, grad_norm = train_step(model, B.take(x, idx), y[idx], B.take(mask, idx))
+                    loss, logits, lmask, yb, grad_norm = train_step(
+                        model, B.take(x, idx), y[idx], B.take(mask, idx), check=check, params=params)
                 except TrainingError as exc:
                     raise TrainingError(f"epoch {epoch + 1}, batch {b + 1}: {exc}") from None
+                check = False                          # the first update of the fit checked everything
                 values = {}
                 if model.metric_names:
                     pred = model.compiled_loss.activate(logits)
