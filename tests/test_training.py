@@ -242,3 +242,21 @@ def test_fit_zeroes_gradients_through_an_overridden_zero_grad():
     ref.fit(x, y, epochs=2, batch_size=4, verbose=0)
     assert len(calls) == 6
     assert all(np.array_equal(a, b) for a, b in zip(m.get_weights().values(), ref.get_weights().values()))
+
+
+def test_fit_asks_an_overridden_named_params_at_every_update():
+    calls = []
+
+    class Tied(rnnlab.Sequential):          # e.g. a gradient computed per call (tied weights)
+        def named_params(self, prefix=""):
+            calls.append(1)
+            return super().named_params(prefix)
+
+    x, y = echo(12)
+    m = Tied([rnnlab.SimpleRNN(4), rnnlab.Dense(1)], input_size=1, seed=0).compile(loss="mse", optimizer="sgd")
+    ref = small().compile(loss="mse", optimizer="sgd")
+    calls.clear()
+    m.fit(x, y, epochs=2, batch_size=4, verbose=0)
+    ref.fit(x, y, epochs=2, batch_size=4, verbose=0)
+    assert len(calls) >= 2 * 6             # zero_grad and the optimizer step of every update
+    assert all(np.array_equal(a, b) for a, b in zip(m.get_weights().values(), ref.get_weights().values()))

@@ -159,6 +159,9 @@ class Model:
         for name, child in self.children():
             out.extend(child.named_params(f"{prefix}{name}."))
         return out
+    #: its children's arrays, the same at every call: ``fit`` lists them once per epoch (see
+    #: ``Layer.named_params``); an override lacks this mark and is asked at every update
+    named_params.same_arrays_every_call = True
 
     def count_params(self) -> int:
         return int(sum(p.size for _, p, _ in self.named_params()))

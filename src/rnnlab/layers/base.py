@@ -72,6 +72,9 @@ class Layer:
         for i, sub in enumerate(self.sublayers()):
             out.extend(sub.named_params(f"{prefix}{getattr(sub, 'role', i)}."))
         return out
+    #: the arrays held in ``params`` / ``grads``, the same at every call: ``fit`` lists them once per
+    #: epoch; an override lacks this mark, and ``fit`` then asks it again at every update
+    named_params.same_arrays_every_call = True
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if k != "name" and v is not None)

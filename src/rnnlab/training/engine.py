@@ -148,6 +148,20 @@ def predict(model, x: Any, *, mask: Any = None, batch_size: int = 1024, logits: 
 
 
 # ------------------------------------------------------------------------------------------ fit
+def _same_arrays_every_call(obj) -> bool:
+    """``obj.named_params()`` and those of everything inside it are the library's own: the same
+    arrays at every call (an override may compute a gradient per call, e.g. of tied weights)."""
+    if not getattr(type(obj).named_params, "same_arrays_every_call", False):
+        return False
+    inner = [c for _, c in obj.children()] if hasattr(obj, "children") else obj.sublayers()
+    return all(_same_arrays_every_call(c) for c in inner)
+
+
+def _params_for_epoch(model) -> list | None:
+    """``model.named_params()`` for every update of an epoch, or None: list them at every update."""
+    return model.named_params() if _same_arrays_every_call(model) else None
+
+
 def _progress_bar(total: int, initial: int, desc: str, enabled: bool):
     if not enabled:
         return None
@@ -254,7 +268,7 @@ def fit(model, x: Any, y: Any = None, epochs: int = 10, batch_size: int = 32, *,
                 progress.apply_resume_point(model, *resume_point)
                 resume_point = None
             bar = _progress_bar(len(plan), pos.batch, f"epoch {epoch + 1}/{epochs}", verbose > 0)
-            params = model.named_params()              # listed once per epoch, reused by every update
+            params = _params_for_epoch(model)          # listed once per epoch, reused by every update
             for b in range(pos.batch, len(plan)):
                 idx = plan[b]
                 try:
