@@ -6,7 +6,8 @@
 Benchmarks (``--only``; helpers in ``_twins.py``):
 
 * ``charlm``  character LM: Embedding(65→64) → LSTM 512 → LSTM 512 → Dense 65, softmax
-  cross-entropy at every step, batch 64 × 100 steps; training (one Adam update, clipnorm 5) and
+  cross-entropy at every step, batch 64 × 100 steps; training (one Adam update, clipnorm 5, as
+  ``fit`` runs it: ``train_step`` with the parameters listed once and checks after the first) and
   inference (``predict``: softmax probabilities), tokens/s;
 * ``wordlm``  word LM: Embedding(10000→128) → LSTM 256 → Dense 10000, batch 32 × 35; tokens/s;
 * ``mnist``   one epoch of ``mnist-rows --model lstm`` (the task's own model: LSTM 128 on 28 rows
@@ -77,7 +78,6 @@ def row(name, mode, threads, unit, r, t, ratio, **extra) -> dict:
 # -- 1, 2: language models, tokens/s ----------------------------------------------------------
 def bench_lm(name: str, args) -> list[dict]:
     import torch
-    from rnnlab.training import train_step
     spec = SPECS[name]
     x, y = tw.make_data(spec)
     model = tw.build_rnnlab(spec)
@@ -86,7 +86,8 @@ def bench_lm(name: str, args) -> list[dict]:
     print(f"  {name}: twins agree {checks}", flush=True)
     xt, yt = torch.from_numpy(x), torch.from_numpy(y)
     tokens = spec["batch"] * spec["steps"]
-    fns = {"train": {"rnnlab": lambda: train_step(model, x, y), "torch": lambda: twin.train_step(xt, yt)},
+    update = tw.fit_update(model)                      # check_twins made the checked first update
+    fns = {"train": {"rnnlab": lambda: update(x, y), "torch": lambda: twin.train_step(xt, yt)},
            "infer": {"rnnlab": lambda: model.predict(x, batch_size=len(x)), "torch": lambda: twin.predict(xt)}}
     rows = []
     for mode in ("train", "infer"):
