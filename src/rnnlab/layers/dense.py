@@ -50,10 +50,11 @@ class Dense(Layer):
                              f"(batch, time, {self.input_size}), got {x.shape}")
         x = np.asarray(x, dtype=self.dtype)
         self._x = x
-        y = x @ self.params["weight"].T                     # z = s·V
+        # one (B·T, in)×(in, units) product: a 3-D x @ Wᵀ would be B separate small products
+        y = x.reshape(-1, self.input_size) @ self.params["weight"].T    # z = s·V
         if self.use_bias:
             y += self.params["bias"]                         #   + b_v
-        return y
+        return y.reshape(x.shape[:-1] + (self.units,))
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         x = self._x
