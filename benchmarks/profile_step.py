@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-from rnn_vs_torch import CONFIGS, TORCH_PEERS, build_rnnlab, calls_for, gates, gemm_peak, loadavg, matmul_flops
+from rnn_vs_torch import CONFIGS, TORCH_PEERS, calls_for, gates, gemm_peak, loadavg, matmul_flops, row_setup
 
 MISSING = object()          # "the attribute was not in the object's own __dict__"
 
@@ -115,12 +115,8 @@ def profile_step(spec: str, args) -> dict:
     if config not in CONFIGS or cell not in TORCH_PEERS and cell != "bilstm2":
         raise SystemExit(f"--profile: expected CELL:CONFIG with CELL in {sorted(TORCH_PEERS) + ['bilstm2']} "
                          f"and CONFIG in {sorted(CONFIGS)}, got {spec!r}")
-    cfg = CONFIGS[config]
+    cfg, x, y, model = row_setup(cell, config, args.lr)
     f, h, steps, batch = cfg
-    rng = np.random.default_rng(1)
-    x = rng.standard_normal((batch, steps, f)).astype(np.float32)
-    y = rng.standard_normal((batch, 1)).astype(np.float32)
-    model = build_rnnlab(cell, cfg, args.lr)
 
     params = model.named_params()
     train_step(model, x, y, params=params)

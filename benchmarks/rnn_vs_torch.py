@@ -256,14 +256,20 @@ def spread(values: list[float]) -> float:
     return 100.0 * (max(values) - min(values)) / 2 / med if med else 0.0
 
 
-def run_row(cell: str, config: str, modes, args, out_rows: list) -> None:
-    import torch
+def row_setup(cell: str, config: str, lr: float):
+    """A row's configuration, its data (x, y; seeded) and the rnnlab model."""
     cfg = CONFIGS[config]
     f, h, steps, batch = cfg
     rng = np.random.default_rng(1)
     x = rng.standard_normal((batch, steps, f)).astype(np.float32)
     y = rng.standard_normal((batch, 1)).astype(np.float32)
-    model = build_rnnlab(cell, cfg, args.lr)
+    return cfg, x, y, build_rnnlab(cell, cfg, lr)
+
+
+def run_row(cell: str, config: str, modes, args, out_rows: list) -> None:
+    import torch
+    cfg, x, y, model = row_setup(cell, config, args.lr)
+    f, h, steps, batch = cfg
     net = TorchNet(cell, cfg, model, args.lr)
     xt, yt = torch.from_numpy(x), torch.from_numpy(y)
 
