@@ -19,7 +19,8 @@ import tempfile
 from pathlib import Path
 
 
-def _umask_mode(base: int = 0o666) -> int:
+def umask_mode(base: int = 0o666) -> int:
+    """``base`` with the process's umask applied: the mode a new file (0o666) or folder (0o777) gets."""
     mask = os.umask(0)
     os.umask(mask)
     return base & ~mask
@@ -49,7 +50,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, _umask_mode())
+        os.chmod(tmp, umask_mode())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

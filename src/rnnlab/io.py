@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from .errors import ModelFileError
-from .fileio import atomic_write_bytes, atomic_write_text, fsync_dir  # noqa: F401  (re-exported)
+from .fileio import atomic_write_bytes, atomic_write_text, fsync_dir, umask_mode  # noqa: F401  (re-exported)
 from .registry import class_key, model_class
 
 FORMAT = "rnnlab-model"
@@ -67,7 +67,7 @@ def save(model, path: str | os.PathLike, include_optimizer: bool = False) -> Pat
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     old = None
     try:
-        os.chmod(tmp, 0o777 & ~_umask())
+        os.chmod(tmp, umask_mode(0o777))
         for name, blob in files.items():
             atomic_write_bytes(tmp / name, blob)
         if hasattr(model, "save_extras"):
@@ -88,12 +88,6 @@ def save(model, path: str | os.PathLike, include_optimizer: bool = False) -> Pat
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
     return path
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _read_meta(path: Path) -> dict[str, Any]:
