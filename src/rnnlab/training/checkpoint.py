@@ -10,7 +10,7 @@ What it holds (the tensors in safetensors, everything else as JSON in its metada
 | carried states of stateful layers | tensors ``carry/<layer>/<k>`` |
 | position: epoch, next batch, the epoch's partial sums | JSON |
 | RNG states: shuffling and epoch data (as at the epoch's start), every layer's generator (now) | JSON |
-| history, model class and config, fit settings, format version, SHA-256 of the tensors | JSON |
+| history; the fit's signature (model class, parameter shapes, samples, batch size, shuffle); format version; SHA-256 of the tensors | JSON |
 
 Written atomically (temporary file, fsync, rename, fsync of the folder): at any instant the
 file is the previous complete checkpoint or the new complete one. Reading checks the format,

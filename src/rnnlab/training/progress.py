@@ -72,7 +72,6 @@ def save(checkpoint_dir, model, pos: Position, history, callbacks: Sequence, sig
             tensors[f"carry/{i}/{k}"] = s
     state = {
         "signature": signature,
-        "model": {"class": type(model).__name__},
         "position": {"epoch": pos.epoch, "batch": pos.batch, "loss_sum": pos.loss_sum, "seen": pos.seen,
                      "metric_sums": pos.metric_sums, "seconds": pos.seconds},
         "rng": {"epoch_start": pos.rng_at_epoch_start,
@@ -80,7 +79,6 @@ def save(checkpoint_dir, model, pos: Position, history, callbacks: Sequence, sig
         "history": {"epochs": history.epochs, "history": history.history},
         "callbacks": cb_json,
         "stop_training": bool(model.stop_training),
-        "lr": model.optimizer.lr,
     }
     return ckpt.write(checkpoint_dir, state, tensors)
 
