@@ -235,7 +235,12 @@ def fit(model, x: Any, y: Any = None, epochs: int = 10, batch_size: int = 32, *,
         cb.on_train_begin()
 
     signature = progress.fit_signature(model, n, batch_size, bool(shuffle), bool(bucket))
-    pos, resume_point = progress.Position(), None
+    def start_of(epoch: int) -> progress.Position:
+        """A fresh epoch's position: no sums yet, the generators as they are now."""
+        return progress.Position(epoch=epoch, rng_at_epoch_start={
+            "shuffle": model.rng.bit_generator.state, "data": data_rng.bit_generator.state})
+
+    pos, resume_point = start_of(0), None
     if resume and ckpt.checkpoint_path(checkpoint_dir).exists():
         pos, layer_states, carries = progress.load(ckpt.checkpoint_path(checkpoint_dir), model, history,
                                                    callbacks, signature)
@@ -251,10 +256,7 @@ def fit(model, x: Any, y: Any = None, epochs: int = 10, batch_size: int = 32, *,
         for epoch in range(pos.epoch, epochs):
             if model.stop_training:
                 break
-            t0 = time.perf_counter()
-            if resume_point is None:               # a fresh epoch (a resumed one keeps its sums)
-                pos = progress.Position(epoch=epoch, rng_at_epoch_start={
-                    "shuffle": model.rng.bit_generator.state, "data": data_rng.bit_generator.state})
+            t0 = time.perf_counter()                # pos: start_of(epoch), or a resumed position
             model.reset_states()
             if model.optimizer.schedule is not None:
                 model.optimizer.set_epoch(epoch)
@@ -316,8 +318,7 @@ def fit(model, x: Any, y: Any = None, epochs: int = 10, batch_size: int = 32, *,
             if verbose > 0:
                 shown = "  ".join(f"{k} {v:.4g}" for k, v in logs.items() if k != "lr")
                 print(f"epoch {epoch + 1}/{epochs}  {shown}")
-            pos = progress.Position(epoch=epoch + 1, rng_at_epoch_start={
-                "shuffle": model.rng.bit_generator.state, "data": data_rng.bit_generator.state})
+            pos = start_of(epoch + 1)
             if checkpoint_dir is not None:
                 save_checkpoint()
     for cb in callbacks:
