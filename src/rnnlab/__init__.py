@@ -10,15 +10,17 @@ from .callbacks import Callback, EarlyStopping, History, ModelCheckpoint, StopAt
 from .errors import (CheckpointError, DataNotFoundError, InputError, ModelFileError, RnnlabError, TrainingError,
                      TrainingInterrupted)
 from .io import load
-from .layers import GRU, LSTM, Bidirectional, Dense, Dropout, Embedding, IndRNN, Layer, Recurrent, SimpleRNN
+from .layers import (GRU, LSTM, Bidirectional, Dense, Dropout, Embedding, IndRNN, Layer, OneHot, Recurrent,
+                     SimpleRNN)
 from .model import Model
 from .seq2seq import Seq2Seq
 from .sequential import Sequential
+from .text_model import TextModel
 
 __version__ = "0.2.0"
 __all__ = [
-    "Model", "Sequential", "Seq2Seq", "load", "data",
-    "Dense", "Layer", "Recurrent", "SimpleRNN", "LSTM", "GRU", "IndRNN", "Bidirectional", "Dropout", "Embedding",
+    "Model", "Sequential", "Seq2Seq", "TextModel", "load", "data",
+    "Dense", "Layer", "Recurrent", "SimpleRNN", "LSTM", "GRU", "IndRNN", "Bidirectional", "Dropout", "Embedding", "OneHot",
     "Callback", "EarlyStopping", "StopAtValue", "History", "ModelCheckpoint",
     "RnnlabError", "InputError", "ModelFileError", "CheckpointError", "TrainingError", "TrainingInterrupted",
     "DataNotFoundError",

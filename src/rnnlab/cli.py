@@ -1,4 +1,5 @@
-"""The ``rnnlab`` command: ``rnnlab list``, ``rnnlab run TASK [options]``, ``rnnlab diagnose ...``.
+"""The ``rnnlab`` command: ``rnnlab list``, ``rnnlab run TASK [options]``, and the tools in :data:`COMMANDS`
+(``rnnlab diagnose``, ``rnnlab sample``, ``rnnlab poem``, ``rnnlab couplet``).
 
 ``rnnlab run TASK`` offers every field of the task's config as an option, plus the run options
 ``--out``, ``--quiet``, ``--checkpoint-every N`` and ``--resume RUN_DIR``. An interrupted run
@@ -14,6 +15,19 @@ from typing import Sequence
 
 from .errors import InputError, RnnlabError, TrainingInterrupted
 
+#: command name -> module with ``SUMMARY``, ``add_arguments(parser)`` and ``main(args) -> exit status``
+COMMANDS = {
+    "diagnose": "rnnlab.diagnose",
+    "sample": "rnnlab.tasks.charlm.sample",
+    "poem": "rnnlab.tasks.poem.command",
+    "couplet": "rnnlab.tasks.couplet.command",
+}
+
+
+def _command(name: str):
+    import importlib
+    return importlib.import_module(COMMANDS[name])
+
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("run options")
@@ -28,7 +42,7 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import diagnose, tasks
+    from . import tasks
     from .tasks.config import add_config_arguments
     p = argparse.ArgumentParser(prog="rnnlab", description="Recurrent neural networks on NumPy: run the lecture's cases.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -39,7 +53,14 @@ def build_parser() -> argparse.ArgumentParser:
         tp = run_sub.add_parser(name, help=summary, description=summary)
         add_config_arguments(tp.add_argument_group("task options"), tasks.get_task(name).Config)
         _add_run_options(tp)
-    diagnose.add_arguments(sub.add_parser("diagnose", help=diagnose.SUMMARY, description=diagnose.SUMMARY))
+    for name in COMMANDS:
+        try:
+            module = _command(name)
+        except ModuleNotFoundError as exc:          # a command whose module is absent is not offered
+            if exc.name is None or not COMMANDS[name].startswith(exc.name):
+                raise
+            continue
+        module.add_arguments(sub.add_parser(name, help=module.SUMMARY, description=module.SUMMARY))
     return p
 
 
@@ -82,9 +103,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             for name, summary in tasks.available().items():
                 print(f"{name:<14s} {summary}")
             return 0
-        if args.command == "diagnose":
-            from .diagnose import main as diagnose_main
-            return diagnose_main(args)
+        if args.command in COMMANDS:
+            return _command(args.command).main(args)
         return _run(args)
     except RnnlabError as exc:
         print(f"rnnlab: error: {exc}", file=sys.stderr)

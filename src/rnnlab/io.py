@@ -181,3 +181,18 @@ def load(path: str | os.PathLike):
     if hasattr(model, "load_extras"):
         model.load_extras(path / "extras")
     return model
+
+
+def load_run_or_model(path: str | os.PathLike, kind: type | None = None):
+    """:func:`load` a model folder, or the ``model/`` folder of a run folder (``rnnlab run`` output);
+    with ``kind``, the model must be an instance of it (else a :class:`ModelFileError` saying what it is)."""
+    path = Path(path)
+    if not path.exists():
+        raise ModelFileError(f"{path}: no such run or model folder")
+    folder = path / "model" if (path / "model" / CONFIG_FILE).is_file() else path
+    if not (folder / CONFIG_FILE).is_file():
+        raise ModelFileError(f"{path}: neither a model folder (with {CONFIG_FILE}) nor a run folder holding model/")
+    model = load(folder)
+    if kind is not None and not isinstance(model, kind):
+        raise ModelFileError(f"{folder}: holds a {type(model).__name__}, expected a {kind.__name__}")
+    return model

@@ -1,4 +1,4 @@
-"""Sequence layers: the recurrent runner and its cells, Bidirectional, Dense, Dropout, Embedding.
+"""Sequence layers: the recurrent runner and its cells, Bidirectional, Dense, Dropout, Embedding, OneHot.
 
 Each layer class registers itself in :mod:`rnnlab.registry` where it is defined; the recurrent
 ones are imported first so that the registry lists their short names as ``rnn, lstm, gru,
@@ -14,6 +14,7 @@ from .bidirectional import Bidirectional
 from .dense import Dense
 from .dropout import Dropout
 from .embedding import Embedding
+from .onehot import OneHot
 from .recurrent import Recurrent
 
-__all__ = ["Layer", "Dense", "Recurrent", "SimpleRNN", "LSTM", "GRU", "IndRNN", "Bidirectional", "Dropout", "Embedding"]
+__all__ = ["Layer", "Dense", "Recurrent", "SimpleRNN", "LSTM", "GRU", "IndRNN", "Bidirectional", "Dropout", "Embedding", "OneHot"]

@@ -27,6 +27,24 @@ from ..errors import InputError
 from .base import Layer
 
 
+def check_ids(ids: Any, vocab_size: int, layer: str) -> np.ndarray:
+    """Integer ids ``(B, T)`` or ``(B,)`` in ``[0, vocab_size)`` (float arrays of integral values and a
+    trailing axis of 1 accepted), as int64; anything else is an :class:`InputError` naming ``layer``."""
+    ids = np.asarray(ids)
+    if ids.ndim == 3 and ids.shape[-1] == 1:       # (B, T, 1) as a model may pass it
+        ids = ids[..., 0]
+    if ids.ndim not in (1, 2):
+        raise InputError(f"{layer}: expected integer ids of shape (batch, time) or (batch,), got {ids.shape}")
+    if not np.issubdtype(ids.dtype, np.integer):
+        if not np.issubdtype(ids.dtype, np.floating) or not np.all(ids == np.round(ids)):
+            raise InputError(f"{layer}: expected integer ids, got dtype {ids.dtype} with non-integral values")
+        ids = ids.astype(np.int64)
+    if ids.size and (ids.min() < 0 or ids.max() >= vocab_size):
+        raise InputError(f"{layer}: ids must lie in [0, {vocab_size - 1}] (vocab_size={vocab_size}), "
+                         f"got min {ids.min()}, max {ids.max()}")
+    return ids
+
+
 @register_layer
 class Embedding(Layer):
     """Args: ``vocab_size`` ids ``0 … vocab_size-1``; ``dim`` vector size; ``init`` initializer
@@ -53,23 +71,8 @@ class Embedding(Layer):
         self.output_size = self.dim
         return self.dim
 
-    def _check_ids(self, ids: Any) -> np.ndarray:
-        ids = np.asarray(ids)
-        if ids.ndim == 3 and ids.shape[-1] == 1:       # (B, T, 1) as a model may pass it
-            ids = ids[..., 0]
-        if ids.ndim not in (1, 2):
-            raise InputError(f"Embedding: expected integer ids of shape (batch, time) or (batch,), got {ids.shape}")
-        if not np.issubdtype(ids.dtype, np.integer):
-            if not np.issubdtype(ids.dtype, np.floating) or not np.all(ids == np.round(ids)):
-                raise InputError(f"Embedding: expected integer ids, got dtype {ids.dtype} with non-integral values")
-            ids = ids.astype(np.int64)
-        if ids.size and (ids.min() < 0 or ids.max() >= self.vocab_size):
-            raise InputError(f"Embedding: ids must lie in [0, {self.vocab_size - 1}] (vocab_size={self.vocab_size}), "
-                             f"got min {ids.min()}, max {ids.max()}")
-        return ids
-
     def forward(self, x: np.ndarray, mask: np.ndarray | None = None, training: bool = False) -> np.ndarray:
-        ids = self._check_ids(x)
+        ids = check_ids(x, self.vocab_size, "Embedding")
         self._ids = ids
         return self.params["weight"][ids]
 
@@ -77,7 +80,14 @@ class Embedding(Layer):
         if self._ids is None:
             raise RuntimeError("backward() called before forward()")
         dy = np.asarray(dy, dtype=self.dtype).reshape(-1, self.dim)
-        np.add.at(self.grads["weight"], self._ids.reshape(-1), dy)
+        ids = self._ids.reshape(-1)
+        if ids.size * 4 < self.vocab_size:             # few ids: the scatter-add touches little
+            np.add.at(self.grads["weight"], ids, dy)
+        else:                                          # sort once, sum each id's rows in one pass
+            order = np.argsort(ids, kind="stable")
+            sorted_ids = ids[order]
+            starts = np.flatnonzero(np.r_[True, sorted_ids[1:] != sorted_ids[:-1]])
+            self.grads["weight"][sorted_ids[starts]] += np.add.reduceat(dy[order], starts, axis=0)
         return None
 
     def get_config(self) -> dict[str, Any]:

@@ -37,6 +37,9 @@ TASKS = {
     "ucr": "rnnlab.tasks.ucr",
     "pm25": "rnnlab.tasks.pm25",
     "dates": "rnnlab.tasks.dates",
+    "charlm": "rnnlab.tasks.charlm",
+    "poem": "rnnlab.tasks.poem",
+    "couplet": "rnnlab.tasks.couplet",
 }
 
 

@@ -224,7 +224,8 @@ def fit(model, x: Any, y: Any = None, epochs: int = 10, batch_size: int = 32, *,
             raise InputError("bucket=True needs a mask (variable-length sequences)")
     if validation_data is not None:
         vx, vy, vmask = prepare(model, *_unpack(validation_data, "validation_data"), name="validation x")
-    if any(getattr(l, "stateful", False) for l in model.layers_flat()):
+    stateful = any(getattr(l, "stateful", False) for l in model.layers_flat())
+    if stateful:
         shuffle = False                            # carried states need the batches in order
     data_rng = np.random.default_rng(data_seed if data_seed is not None else [model.seed, 1])
     callbacks = list(callbacks)
@@ -308,7 +309,8 @@ def fit(model, x: Any, y: Any = None, epochs: int = 10, batch_size: int = 32, *,
             logs = pos.logs()
             model.reset_states()                       # validation starts from a zero state too
             if validation_data is not None:
-                val = evaluate_prepared(model, vx, vy, vmask, max(batch_size, 256))
+                # a stateful model reads validation streams laid out like the training ones
+                val = evaluate_prepared(model, vx, vy, vmask, batch_size if stateful else max(batch_size, 256))
                 logs.update({f"val_{k}": v for k, v in val.items()})
             logs["lr"] = model.optimizer.lr
             logs["time"] = pos.seconds + time.perf_counter() - t0

@@ -1,0 +1,132 @@
+"""The PyTorch twin of ``rnnlab run charlm``: the peer its test loss is judged against.
+
+Same architecture (Embedding → stacked LSTM → Linear), the **same initial weights** (copied from
+the rnnlab model that ``rnnlab run charlm`` builds for the same seed), the same data order (the
+task's own stream layout, batches in order, states carried across batches and detached: truncated
+BPTT), the same optimizer (Adam, PyTorch's update rule, which rnnlab's follows; global-norm
+clipping; learning rate × ``lr_decay`` after every epoch) and the same early stopping (validation
+loss, patience 2, best weights restored). The test loss is scored on the same characters.
+
+    python benchmarks/charlm_twin.py [--threads 2] [--json out.json] [task options, e.g. --hidden 384]
+
+Prints the test loss (nats and bits per character), updates and wall time.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+
+def main(argv=None) -> int:
+    import torch
+    from rnnlab.tasks import charlm
+    from rnnlab.tasks.charlm.data import make_data, read_text
+
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own)")
+    p.add_argument("--json", type=Path, default=None)
+    for name in ("hidden", "layers", "embedding", "epochs", "batch_size", "steps", "seed", "ngram"):
+        p.add_argument(f"--{name.replace('_', '-')}", type=int, default=None)
+    for name in ("lr", "lr_decay", "clipnorm"):
+        p.add_argument(f"--{name.replace('_', '-')}", type=float, default=None)
+    p.add_argument("--text", default=None)
+    args = p.parse_args(argv)
+    cfg = charlm.Config(**{k: v for k, v in vars(args).items() if k not in ("threads", "json") and v is not None})
+    if cfg.cell != "lstm" or cfg.dropout or not cfg.embedding:
+        raise SystemExit("the twin covers the default architecture: LSTM, embedding, no dropout")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    torch.manual_seed(cfg.seed)
+
+    text, source = read_text(cfg.text)
+    data = make_data(text, source, cfg.batch_size, cfg.steps, cfg.val_fraction, cfg.test_fraction)
+    model = charlm.build_model(cfg, data.vocab)          # the rnnlab model: its initial weights
+    V, B = len(data.vocab), cfg.batch_size
+    nn = torch.nn
+    emb = nn.Embedding(V, cfg.embedding)
+    rnn = nn.LSTM(cfg.embedding, cfg.hidden, num_layers=cfg.layers, batch_first=True)
+    lin = nn.Linear(cfg.hidden, V)
+    net = nn.ModuleList([emb, rnn, lin])
+    weights = model.get_weights()
+    names = [n for n, _, _ in model.named_params()]
+    recurrent = sorted({n.split(".")[1] for n in names if "weight_hh" in n}, key=int)
+    with torch.no_grad():
+        for name, value in weights.items():
+            _, index, param = name.split(".")
+            if int(index) == 0:
+                target = emb.weight
+            elif index in recurrent:
+                target = getattr(rnn, f"{param}_l{recurrent.index(index)}")
+            else:
+                target = getattr(lin, param)
+            target.copy_(torch.from_numpy(np.ascontiguousarray(value)))
+    opt = model.optimizer
+    adam = torch.optim.Adam(net.parameters(), lr=cfg.lr, betas=(opt.beta1, opt.beta2), eps=opt.eps)
+
+    def batches(part):
+        x, y = data.streams[part]
+        x, y = torch.from_numpy(x), torch.from_numpy(y)
+        return [(x[i:i + B], y[i:i + B]) for i in range(0, len(x), B)]
+
+    def stream_loss(part) -> float:
+        total, count, state = 0.0, 0, None
+        with torch.inference_mode():
+            for xb, yb in batches(part):
+                out, state = rnn(emb(xb), state)
+                z = lin(out)
+                total += float(nn.functional.cross_entropy(z.reshape(-1, V), yb.reshape(-1), reduction="sum"))
+                count += yb.numel()
+        return total / count
+
+    train = batches("train")
+    best, best_state, wait, updates, history = float("inf"), None, 0, 0, []
+    t_start = time.perf_counter()
+    for epoch in range(cfg.epochs):
+        t0 = time.perf_counter()
+        for g in adam.param_groups:
+            g["lr"] = cfg.lr * cfg.lr_decay ** epoch
+        state, total = None, 0.0
+        for xb, yb in train:
+            adam.zero_grad(set_to_none=True)
+            out, state = rnn(emb(xb), state)
+            state = tuple(s.detach() for s in state)
+            loss = nn.functional.cross_entropy(lin(out).reshape(-1, V), yb.reshape(-1))
+            loss.backward()
+            nn.utils.clip_grad_norm_(net.parameters(), cfg.clipnorm)
+            adam.step()
+            updates += 1
+            total += float(loss)
+        val = stream_loss("val")
+        history.append({"epoch": epoch + 1, "loss": total / len(train), "val_loss": val,
+                        "time": time.perf_counter() - t0})
+        print(f"epoch {epoch + 1}/{cfg.epochs}  loss {total / len(train):.4f}  val_loss {val:.4f}  "
+              f"time {time.perf_counter() - t0:.1f}s", flush=True)
+        if val < best:
+            best, best_state, wait = val, copy.deepcopy(net.state_dict()), 0
+        else:
+            wait += 1
+            if wait >= 2:
+                break
+    seconds = time.perf_counter() - t_start
+    net.load_state_dict(best_state)
+    test = stream_loss("test")
+    doc = {"library": "torch " + torch.__version__, "threads": torch.get_num_threads(), "config": vars(cfg),
+           "test_nats_per_char": test, "test_bits_per_char": test / np.log(2), "val_nats_per_char": best,
+           "updates": updates, "train_seconds": seconds, "history": history}
+    print(f"torch twin: test {test:.4f} nats/char ({test / np.log(2):.4f} bits), {updates} updates, "
+          f"{seconds / 60:.1f} min")
+    if args.json:
+        args.json.write_text(json.dumps(doc, indent=1, default=str) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,85 @@
+"""The character language model's data: the text, its contiguous split, the vocabulary, the streams,
+and the count baselines scored on exactly the test characters the model is scored on."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ...data.paths import find_data_file
+from ...data.text import UNK, Vocabulary, contiguous_split, stream_batches
+from ...errors import DataNotFoundError, InputError
+from ...ngram import KneserNey, unigram_log_probs
+
+DEFAULT_TEXT = "text/shakespeare.txt"
+
+
+def read_text(path: str | None) -> tuple[str, Path]:
+    """The training text: ``path`` (a file, or a folder holding ``text/shakespeare.txt``), else
+    Shakespeare from the data folders; UTF-8, decoding errors named with their byte offset."""
+    if path is not None and Path(path).is_file():
+        file = Path(path)
+    else:
+        try:
+            file = find_data_file(DEFAULT_TEXT, path)
+        except DataNotFoundError as exc:
+            raise DataNotFoundError(f"{exc}\nOr give any UTF-8 text file with --text PATH.") from None
+    raw = file.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{file}: not UTF-8 text ({exc.reason} at byte {exc.start}); convert it, "
+                         "e.g. iconv -f latin1 -t utf-8") from None
+    if len(text) < 1000:
+        raise InputError(f"{file}: {len(text)} characters is too little text for a language model (want ≥ 1000)")
+    return text, file
+
+
+@dataclass
+class CharData:
+    vocab: Vocabulary
+    ids: dict[str, np.ndarray]                       # part -> the part's ids, whole
+    streams: dict[str, tuple[np.ndarray, np.ndarray]]  # part -> (x, y) stream layout
+    target_positions: dict[str, np.ndarray]          # part -> index into ids[part] of every y element
+    source: Path
+
+
+def make_data(text: str, source: Path, batch_size: int, steps: int, val_fraction: float,
+              test_fraction: float) -> CharData:
+    """Split (train | validation | test, contiguous, in that order), vocabulary from the training
+    part only (<unk> for characters it lacks), and the stream layout of each part."""
+    parts = dict(zip(("train", "val", "test"), contiguous_split(text, val_fraction, test_fraction)))
+    vocab = Vocabulary.from_text(parts["train"], specials=(UNK,))
+    ids = {k: vocab.encode(v) for k, v in parts.items()}
+    streams, positions = {}, {}
+    for k, v in ids.items():
+        try:
+            _, pos = stream_batches(np.arange(len(v)), batch_size, steps)
+        except InputError as exc:
+            raise InputError(f"the {k} part ({len(v)} characters): {exc}") from None
+        positions[k] = pos
+        streams[k] = (v[pos - 1], v[pos])           # inputs are the characters just before the targets
+    return CharData(vocab, ids, streams, positions, source)
+
+
+def baselines(data: CharData, max_order: int = 5) -> dict[str, dict[str, float]]:
+    """Unigram (add-one) and Kneser–Ney n-grams (n = 2 … max_order), counted on the training part,
+    scored in nats per character on the validation and test targets of the model."""
+    V = len(data.vocab)
+    out = {"unigram": {}}
+    for part in ("val", "test"):
+        pos = data.target_positions[part].reshape(-1)
+        out["unigram"][f"{part}_nats"] = float(-unigram_log_probs(data.ids["train"], data.ids[part], V)[pos].mean())
+    for n in range(2, max_order + 1):
+        kn = KneserNey(n, V).fit(data.ids["train"])
+        out[f"kneser_ney_{n}gram"] = {
+            f"{part}_nats": float(-kn.log_probs(data.ids[part])[data.target_positions[part].reshape(-1)].mean())
+            for part in ("val", "test")}
+    best = min((k for k in out if k.startswith("kneser")), key=lambda k: out[k]["val_nats"], default=None)
+    if best is not None:
+        out["best_ngram_by_validation"] = {"name": best, **out[best]}
+    for v in out.values():
+        for key in [k for k in v if k.endswith("_nats")]:
+            v[key.replace("_nats", "_bits")] = v[key] / np.log(2)
+    return out
