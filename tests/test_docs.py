@@ -1,4 +1,4 @@
-"""The Python examples of the README and of docs/engine.md run as written (in a scratch folder)."""
+"""The Python examples of the README and of docs/engine.md and docs/language.md run as written (in a scratch folder)."""
 import pathlib
 import re
 
@@ -7,7 +7,7 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.parametrize("doc", ["README.md", "docs/engine.md"])
+@pytest.mark.parametrize("doc", ["README.md", "docs/engine.md", "docs/language.md"])
 def test_python_examples_run(doc, tmp_path, monkeypatch):
     text = (ROOT / doc).read_text(encoding="utf-8")
     blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)

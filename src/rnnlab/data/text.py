@@ -91,9 +91,9 @@ class Vocabulary:
     @classmethod
     def from_text(cls, texts: str | Iterable[str], *, level: str = "char", min_count: int = 1,
                   max_size: int | None = None, specials: Sequence[str] = SPECIALS) -> "Vocabulary":
-        """The tokens of ``texts`` (one string or several) seen at least ``min_count`` times; at most
-        ``max_size`` of them (the most frequent); ordered by frequency, ties alphabetically... except
-        that characters are simply sorted (a stable, readable order for small alphabets)."""
+        """The tokens of ``texts`` (one string or several) seen at least ``min_count`` times, at most
+        ``max_size`` of them (the most frequent). Order: characters sorted (a readable order for an
+        alphabet); words, or characters cut by ``max_size``, by frequency, ties alphabetically."""
         counts: Counter = Counter()
         for text in ([texts] if isinstance(texts, str) else texts):
             if not isinstance(text, str):
