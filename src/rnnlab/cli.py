@@ -1,5 +1,5 @@
 """The ``rnnlab`` command: ``rnnlab list``, ``rnnlab run TASK [options]``, and the tools in :data:`COMMANDS`
-(``rnnlab diagnose``, ``rnnlab sample``, ``rnnlab poem``, ``rnnlab couplet``).
+(``rnnlab diagnose``, ``rnnlab sample``, ``rnnlab poem``, ``rnnlab couplet``, ``rnnlab export``).
 
 ``rnnlab run TASK`` offers every field of the task's config as an option, plus the run options
 ``--out``, ``--quiet``, ``--checkpoint-every N`` and ``--resume RUN_DIR``. An interrupted run
@@ -21,6 +21,7 @@ COMMANDS = {
     "sample": "rnnlab.tasks.charlm.sample",
     "poem": "rnnlab.tasks.poem.command",
     "couplet": "rnnlab.tasks.couplet.command",
+    "export": "rnnlab.interop.command",
 }
 
 
