@@ -22,6 +22,8 @@ COMMANDS = {
     "poem": "rnnlab.tasks.poem.command",
     "couplet": "rnnlab.tasks.couplet.command",
     "export": "rnnlab.interop.command",
+    "compose": "rnnlab.tasks.chorales.compose",
+    "classify": "rnnlab.tasks.sentiment.classify",
 }
 
 

@@ -40,6 +40,8 @@ TASKS = {
     "charlm": "rnnlab.tasks.charlm",
     "poem": "rnnlab.tasks.poem",
     "couplet": "rnnlab.tasks.couplet",
+    "chorales": "rnnlab.tasks.chorales",
+    "sentiment": "rnnlab.tasks.sentiment",
 }
 
 
