@@ -33,7 +33,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own)")
     p.add_argument("--json", type=Path, default=None)
-    for name in ("hidden", "layers", "embedding", "epochs", "batch_size", "steps", "seed", "ngram"):
+    for name in ("hidden", "layers", "embedding", "epochs", "batch_size", "steps", "eval_streams", "seed", "ngram"):
         p.add_argument(f"--{name.replace('_', '-')}", type=int, default=None)
     for name in ("lr", "lr_decay", "clipnorm"):
         p.add_argument(f"--{name.replace('_', '-')}", type=float, default=None)
@@ -47,7 +47,7 @@ def main(argv=None) -> int:
     torch.manual_seed(cfg.seed)
 
     text, source = read_text(cfg.text)
-    data = make_data(text, source, cfg.batch_size, cfg.steps, cfg.val_fraction, cfg.test_fraction)
+    data = make_data(text, source, cfg.batch_size, cfg.steps, cfg.val_fraction, cfg.test_fraction, cfg.eval_streams)
     model = charlm.build_model(cfg, data.vocab)          # the rnnlab model: its initial weights
     V, B = len(data.vocab), cfg.batch_size
     nn = torch.nn
@@ -74,7 +74,8 @@ def main(argv=None) -> int:
     def batches(part):
         x, y = data.streams[part]
         x, y = torch.from_numpy(x), torch.from_numpy(y)
-        return [(x[i:i + B], y[i:i + B]) for i in range(0, len(x), B)]
+        rows = B if part == "train" else cfg.eval_streams
+        return [(x[i:i + rows], y[i:i + rows]) for i in range(0, len(x), rows)]
 
     def stream_loss(part) -> float:
         total, count, state = 0.0, 0, None

@@ -260,3 +260,21 @@ def test_fit_asks_an_overridden_named_params_at_every_update():
     ref.fit(x, y, epochs=2, batch_size=4, verbose=0)
     assert len(calls) >= 2 * 6             # zero_grad and the optimizer step of every update
     assert all(np.array_equal(a, b) for a, b in zip(m.get_weights().values(), ref.get_weights().values()))
+
+
+def test_validation_batch_size_reads_stateful_streams_in_their_own_layout():
+    """A stateful model's validation streams may have their own width: val_loss equals an
+    evaluation of the same layout with the state carried from batch to batch."""
+    from rnnlab.data.text import stream_batches
+    rng = np.random.default_rng(0)
+    ids = rng.integers(0, 5, 2000)
+    x, y = stream_batches(ids[:1500], batch_size=8, steps=10)
+    vx, vy = stream_batches(ids[1500:], batch_size=2, steps=10)
+    model = rnnlab.Sequential([rnnlab.Embedding(5, 4), rnnlab.GRU(6, return_sequences=True, stateful=True),
+                               rnnlab.Dense(5)], seed=0)
+    model.compile(loss="categorical_crossentropy", optimizer="adam", lr=0.01)
+    hist = model.fit(x, y, epochs=1, batch_size=8, validation_data=(vx, vy), validation_batch_size=2, verbose=0)
+    model.reset_states()
+    assert hist.history["val_loss"][0] == pytest.approx(model.evaluate(vx, vy, batch_size=2)["loss"], rel=1e-6)
+    with pytest.raises(rnnlab.InputError, match="validation_batch_size"):
+        model.fit(x, y, epochs=1, batch_size=8, validation_batch_size=0, verbose=0)

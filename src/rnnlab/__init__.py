@@ -11,7 +11,7 @@ from .errors import (CheckpointError, DataNotFoundError, InputError, ModelFileEr
                      TrainingInterrupted)
 from .io import load
 from .layers import (GRU, LSTM, Bidirectional, Dense, Dropout, Embedding, IndRNN, Layer, OneHot, Recurrent,
-                     SimpleRNN)
+                     SimpleRNN, TimePool)
 from .model import Model
 from .seq2seq import Seq2Seq
 from .sequential import Sequential
@@ -21,6 +21,7 @@ __version__ = "0.2.0"
 __all__ = [
     "Model", "Sequential", "Seq2Seq", "TextModel", "load", "data",
     "Dense", "Layer", "Recurrent", "SimpleRNN", "LSTM", "GRU", "IndRNN", "Bidirectional", "Dropout", "Embedding", "OneHot",
+    "TimePool",
     "Callback", "EarlyStopping", "StopAtValue", "History", "ModelCheckpoint",
     "RnnlabError", "InputError", "ModelFileError", "CheckpointError", "TrainingError", "TrainingInterrupted",
     "DataNotFoundError",

@@ -15,6 +15,7 @@ from .dense import Dense
 from .dropout import Dropout
 from .embedding import Embedding
 from .onehot import OneHot
+from .pooling import TimePool
 from .recurrent import Recurrent
 
-__all__ = ["Layer", "Dense", "Recurrent", "SimpleRNN", "LSTM", "GRU", "IndRNN", "Bidirectional", "Dropout", "Embedding", "OneHot"]
+__all__ = ["Layer", "Dense", "Recurrent", "SimpleRNN", "LSTM", "GRU", "IndRNN", "Bidirectional", "Dropout", "Embedding", "OneHot", "TimePool"]

@@ -179,7 +179,8 @@ def _positive_int(value: Any, name: str, allow_none: bool = False) -> int | None
 
 def fit(model, x: Any, y: Any = None, epochs: int = 10, batch_size: int = 32, *, mask: Any = None,
         shuffle: bool = True, validation_data: tuple | None = None, validation_split: float = 0.0,
-        callbacks: Sequence[Callback] = (), verbose: int = 1, bucket: bool = False, data_seed: Any = None,
+        validation_batch_size: int | None = None, callbacks: Sequence[Callback] = (), verbose: int = 1,
+        bucket: bool = False, data_seed: Any = None,
         checkpoint_dir: Any = None, checkpoint_every: int | None = None, resume: bool = False) -> History:
     """Train ``model``; returns the :class:`History` (also ``model.history``).
 
@@ -187,7 +188,9 @@ def fit(model, x: Any, y: Any = None, epochs: int = 10, batch_size: int = 32, *,
     returning that epoch's ``(x, y)`` or ``(x, y, mask)`` (``epoch`` from 0; draw every random
     number from ``rng``, which the engine seeds with ``data_seed`` and checkpoints).
     ``validation_data``: ``(x, y)`` or ``(x, y, mask)``; ``validation_split`` holds out the LAST
-    fraction of the samples (never shuffled away: right for time series). ``bucket=True`` groups
+    fraction of the samples (never shuffled away: right for time series); ``validation_batch_size``
+    (default: ``batch_size`` for a stateful model, whose validation streams are laid out like the
+    training ones, else ``max(batch_size, 256)``). ``bucket=True`` groups
     sequences of similar length (needs ``mask``). Stateful layers get the batches in order and
     start every epoch from a zero state. Callbacks see 1-based epochs; schedules 0-based ones.
     ``checkpoint_dir``: write ``checkpoint.safetensors`` there at every epoch's end, every
@@ -196,6 +199,7 @@ def fit(model, x: Any, y: Any = None, epochs: int = 10, batch_size: int = 32, *,
     if model.compiled_loss is None or model.optimizer is None:
         raise RnnlabError("call model.compile(loss=..., optimizer=...) before fit()")
     epochs, batch_size = _positive_int(epochs, "epochs"), _positive_int(batch_size, "batch_size")
+    validation_batch_size = _positive_int(validation_batch_size, "validation_batch_size", allow_none=True)
     checkpoint_every = _positive_int(checkpoint_every, "checkpoint_every", allow_none=True)
     if (checkpoint_every is not None or resume) and checkpoint_dir is None:
         raise InputError("checkpoint_every / resume need checkpoint_dir (the folder of the checkpoint)")
@@ -227,6 +231,8 @@ def fit(model, x: Any, y: Any = None, epochs: int = 10, batch_size: int = 32, *,
     stateful = any(getattr(l, "stateful", False) for l in model.layers_flat())
     if stateful:
         shuffle = False                            # carried states need the batches in order
+    if validation_batch_size is None:
+        validation_batch_size = batch_size if stateful else max(batch_size, 256)
     data_rng = np.random.default_rng(data_seed if data_seed is not None else [model.seed, 1])
     callbacks = list(callbacks)
     history = History()
@@ -309,8 +315,7 @@ def fit(model, x: Any, y: Any = None, epochs: int = 10, batch_size: int = 32, *,
             logs = pos.logs()
             model.reset_states()                       # validation starts from a zero state too
             if validation_data is not None:
-                # a stateful model reads validation streams laid out like the training ones
-                val = evaluate_prepared(model, vx, vy, vmask, batch_size if stateful else max(batch_size, 256))
+                val = evaluate_prepared(model, vx, vy, vmask, validation_batch_size)
                 logs.update({f"val_{k}": v for k, v in val.items()})
             logs["lr"] = model.optimizer.lr
             logs["time"] = pos.seconds + time.perf_counter() - t0

@@ -40,6 +40,7 @@ class Config(TaskConfig):
     epochs: int = option(16, "passes over the training text (early stopping on validation loss, patience 2)")
     batch_size: int = option(64, "parallel streams (rows of a batch)")
     steps: int = option(100, "characters per truncated-BPTT chunk")
+    eval_streams: int = option(8, "streams the validation and test text are read as (each from a zero state)")
     lr: float = option(2e-3, "Adam learning rate")
     lr_decay: float = option(0.9, "learning rate × this after every epoch")
     clipnorm: float = option(5.0, "global gradient-norm clip")
@@ -69,7 +70,8 @@ def stream_loss(model, x, y, batch_size: int) -> float:
 
 def run(config: Config, ctx: RunContext) -> dict:
     text, source = read_text(config.text)
-    data = make_data(text, source, config.batch_size, config.steps, config.val_fraction, config.test_fraction)
+    data = make_data(text, source, config.batch_size, config.steps, config.val_fraction, config.test_fraction,
+                     config.eval_streams)
     ctx.say(f"{source}: {len(text):,d} characters, vocabulary {len(data.vocab)} (training part); "
             f"train/val/test {len(data.ids['train']):,d}/{len(data.ids['val']):,d}/{len(data.ids['test']):,d}")
     base = baselines(data, config.ngram)
@@ -80,9 +82,10 @@ def run(config: Config, ctx: RunContext) -> dict:
     model = build_model(config, data.vocab)
     stop = EarlyStopping(monitor="val_loss", patience=2, restore_best_weights=True)
     history = model.fit(*data.streams["train"], epochs=config.epochs, batch_size=config.batch_size,
-                        validation_data=data.streams["val"], callbacks=[stop], **ctx.fit_options())
-    test = stream_loss(model, *data.streams["test"], config.batch_size)
-    val = stream_loss(model, *data.streams["val"], config.batch_size)
+                        validation_data=data.streams["val"], validation_batch_size=config.eval_streams,
+                        callbacks=[stop], **ctx.fit_options())
+    test = stream_loss(model, *data.streams["test"], config.eval_streams)
+    val = stream_loss(model, *data.streams["val"], config.eval_streams)
     result = {"test_nats_per_char": test, "test_bits_per_char": test / LN2, "test_perplexity": float(np.exp(test)),
               "val_nats_per_char": val, "val_bits_per_char": val / LN2,
               "test_characters_scored": int(data.streams["test"][1].size),

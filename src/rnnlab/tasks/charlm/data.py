@@ -46,16 +46,19 @@ class CharData:
 
 
 def make_data(text: str, source: Path, batch_size: int, steps: int, val_fraction: float,
-              test_fraction: float) -> CharData:
+              test_fraction: float, eval_streams: int | None = None) -> CharData:
     """Split (train | validation | test, contiguous, in that order), vocabulary from the training
-    part only (<unk> for characters it lacks), and the stream layout of each part."""
+    part only (<unk> for characters it lacks), and the stream layout of each part: ``batch_size``
+    streams for training, ``eval_streams`` (default the same) for validation and test — few long
+    streams, so that few characters are read from a cold (zero) state."""
     parts = dict(zip(("train", "val", "test"), contiguous_split(text, val_fraction, test_fraction)))
     vocab = Vocabulary.from_text(parts["train"], specials=(UNK,))
     ids = {k: vocab.encode(v) for k, v in parts.items()}
     streams, positions = {}, {}
     for k, v in ids.items():
+        streams_of_part = batch_size if k == "train" or eval_streams is None else eval_streams
         try:
-            _, pos = stream_batches(np.arange(len(v)), batch_size, steps)
+            _, pos = stream_batches(np.arange(len(v)), streams_of_part, steps)
         except InputError as exc:
             raise InputError(f"the {k} part ({len(v)} characters): {exc}") from None
         positions[k] = pos
