@@ -1,6 +1,7 @@
 """The PyTorch twin of ``rnnlab run charlm``: the peer its test loss is judged against.
 
-Same architecture (Embedding → stacked LSTM → Linear), the **same initial weights** (copied from
+Same architecture (Embedding → stacked LSTM, each followed by dropout with one mask per sequence
+(rnnlab's ``Dropout(per_sequence=True)``) when ``--dropout`` > 0 → Linear), the **same initial weights** (copied from
 the rnnlab model that ``rnnlab run charlm`` builds for the same seed), the same data order (the
 task's own stream layout, batches in order, states carried across batches and detached: truncated
 BPTT), the same optimizer (Adam, PyTorch's update rule, which rnnlab's follows; global-norm
@@ -35,13 +36,13 @@ def main(argv=None) -> int:
     p.add_argument("--json", type=Path, default=None)
     for name in ("hidden", "layers", "embedding", "epochs", "batch_size", "steps", "eval_streams", "seed", "ngram"):
         p.add_argument(f"--{name.replace('_', '-')}", type=int, default=None)
-    for name in ("lr", "lr_decay", "clipnorm"):
+    for name in ("lr", "lr_decay", "clipnorm", "dropout"):
         p.add_argument(f"--{name.replace('_', '-')}", type=float, default=None)
     p.add_argument("--text", default=None)
     args = p.parse_args(argv)
     cfg = charlm.Config(**{k: v for k, v in vars(args).items() if k not in ("threads", "json") and v is not None})
-    if cfg.cell != "lstm" or cfg.dropout or not cfg.embedding:
-        raise SystemExit("the twin covers the default architecture: LSTM, embedding, no dropout")
+    if cfg.cell != "lstm" or not cfg.embedding:
+        raise SystemExit("the twin covers the default architecture: LSTM with an embedding")
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(cfg.seed)
@@ -52,9 +53,10 @@ def main(argv=None) -> int:
     V, B = len(data.vocab), cfg.batch_size
     nn = torch.nn
     emb = nn.Embedding(V, cfg.embedding)
-    rnn = nn.LSTM(cfg.embedding, cfg.hidden, num_layers=cfg.layers, batch_first=True)
+    rnns = nn.ModuleList([nn.LSTM(cfg.embedding if k == 0 else cfg.hidden, cfg.hidden, batch_first=True)
+                          for k in range(cfg.layers)])
     lin = nn.Linear(cfg.hidden, V)
-    net = nn.ModuleList([emb, rnn, lin])
+    net = nn.ModuleList([emb, rnns, lin])
     weights = model.get_weights()
     names = [n for n, _, _ in model.named_params()]
     recurrent = sorted({n.split(".")[1] for n in names if "weight_hh" in n}, key=int)
@@ -64,7 +66,7 @@ def main(argv=None) -> int:
             if int(index) == 0:
                 target = emb.weight
             elif index in recurrent:
-                target = getattr(rnn, f"{param}_l{recurrent.index(index)}")
+                target = getattr(rnns[recurrent.index(index)], f"{param}_l0")
             else:
                 target = getattr(lin, param)
             target.copy_(torch.from_numpy(np.ascontiguousarray(value)))
@@ -77,17 +79,35 @@ def main(argv=None) -> int:
         rows = B if part == "train" else cfg.eval_streams
         return [(x[i:i + rows], y[i:i + rows]) for i in range(0, len(x), rows)]
 
+    def forward(xb, states, training: bool):
+        """Logits and the new states (one (h, c) per layer); dropout: one mask per sequence."""
+        h, new = emb(xb), []
+        for k, rnn in enumerate(rnns):
+            h, st = rnn(h, None if states is None else states[k])
+            new.append(st)
+            if training and cfg.dropout > 0:
+                keep = 1.0 - cfg.dropout
+                h = h * (torch.rand(h.shape[0], 1, h.shape[2]) < keep).to(h.dtype) / keep
+        return lin(h), new
+
     def stream_loss(part) -> float:
         total, count, state = 0.0, 0, None
         with torch.inference_mode():
             for xb, yb in batches(part):
-                out, state = rnn(emb(xb), state)
-                z = lin(out)
+                z, state = forward(xb, state, False)
                 total += float(nn.functional.cross_entropy(z.reshape(-1, V), yb.reshape(-1), reduction="sum"))
                 count += yb.numel()
         return total / count
 
     train = batches("train")
+    with torch.inference_mode():                       # the twins agree before training starts
+        ours = model.predict(data.streams["train"][0][:B], batch_size=B, logits=True)
+        theirs = forward(train[0][0], None, False)[0].numpy()
+    model.reset_states()
+    gap = float(np.abs(ours - theirs).max())
+    if gap > 1e-4:
+        raise SystemExit(f"the twins disagree before training: max |logit difference| {gap:.3g}")
+    print(f"twins agree before training: max |logit difference| {gap:.2g}", flush=True)
     best, best_state, wait, updates, history = float("inf"), None, 0, 0, []
     t_start = time.perf_counter()
     for epoch in range(cfg.epochs):
@@ -97,14 +117,14 @@ def main(argv=None) -> int:
         state, total = None, 0.0
         for xb, yb in train:
             adam.zero_grad(set_to_none=True)
-            out, state = rnn(emb(xb), state)
-            state = tuple(s.detach() for s in state)
-            loss = nn.functional.cross_entropy(lin(out).reshape(-1, V), yb.reshape(-1))
+            z, state = forward(xb, state, True)
+            state = [tuple(s.detach() for s in st) for st in state]
+            loss = nn.functional.cross_entropy(z.reshape(-1, V), yb.reshape(-1))
             loss.backward()
             nn.utils.clip_grad_norm_(net.parameters(), cfg.clipnorm)
             adam.step()
             updates += 1
-            total += float(loss)
+            total += loss.item()
         val = stream_loss("val")
         history.append({"epoch": epoch + 1, "loss": total / len(train), "val_loss": val,
                         "time": time.perf_counter() - t0})

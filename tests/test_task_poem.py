@@ -94,11 +94,11 @@ def test_stream_targets_are_the_model_targets():
 def test_baselines_score_each_poem_in_its_own_context():
     vocab = small_vocab()
     train = ["春眠不觉晓，处处闻啼鸟。", "夜来风雨声，花落知多少。"] * 3
-    kn = lambda texts: scoring.ngram_baselines(vocab, {"train": train, "val": texts, "test": texts}, 3)
+    kn = lambda texts: scoring.ngram_baselines(vocab, {"train": train, "val": texts, "test": texts}, 4)
     alone, after_other = kn(["花落知多少。"]), kn(["春眠不觉晓。", "花落知多少。"])
     first = kn(["春眠不觉晓。"])
     # the second poem's targets cost the same whatever came before it: mean over both = mean of the parts
-    for name in ("unigram_add_one", "kneser_ney_2gram", "kneser_ney_3gram"):
+    for name in ("unigram_add_one", "kneser_ney_2gram", "kneser_ney_3gram", "kneser_ney_4gram"):
         assert after_other[name]["test_nats"] == pytest.approx((alone[name]["test_nats"] + first[name]["test_nats"]) / 2)
     assert after_other["targets_scored"]["test"] == 14
     assert alone["kneser_ney_3gram"]["test_nats"] < alone["unigram_add_one"]["test_nats"]

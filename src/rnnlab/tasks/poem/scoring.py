@@ -6,9 +6,10 @@ time (the whole validation or test set at once would be a ``poems × 65 × vocab
 gigabytes). :class:`ValidationLoss` logs that as ``val_loss`` after every epoch.
 
 The n-gram baselines count on the training poems only, laid out as one stream
-``<bos> poem <eos> <bos> poem <eos> …``; a test poem is scored in the same layout, at the
-positions that are the model's targets (all but the ``<bos>``), so its first character is
-predicted from ``<bos>`` alone — its own context, never the poem before it.
+``<bos> poem <eos> <bos> poem <eos> …`` with ``n - 1`` ``<bos>`` before each poem for an n-gram;
+a test poem is scored in the same layout, at the positions that are the model's targets (all
+but the ``<bos>``). Every context an n-gram sees then lies inside its own poem (or is
+``<bos>``): the first character is predicted from ``<bos>`` alone, never from the poem before it.
 """
 from __future__ import annotations
 
@@ -59,10 +60,11 @@ class ValidationLoss(Callback):
         logs["val_loss"] = mean_nats(self.model, self.x, self.y, self.mask)
 
 
-def poem_stream(vocab: Vocabulary, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    """``<bos> text <eos>`` for every text, one after the other, and the mask of the positions the
-    language model predicts (every position but the ``<bos>``)."""
-    pieces = [vocab.encode(t, bos=True, eos=True) for t in texts]
+def poem_stream(vocab: Vocabulary, texts: Sequence[str], context: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """``context`` × ``<bos>``, then text, then ``<eos>``, for every text, one after the other; and
+    the mask of the positions the language model predicts (every position but the ``<bos>``)."""
+    lead = np.full(max(int(context), 1) - 1, vocab.bos_id, dtype=np.int64)
+    pieces = [np.r_[lead, vocab.encode(t, bos=True, eos=True)] for t in texts]
     ids = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int64)
     return ids, ids != vocab.bos_id
 
@@ -77,8 +79,11 @@ def ngram_baselines(vocab: Vocabulary, texts: dict[str, Sequence[str]], max_orde
     for part, (ids, targets) in streams.items():
         log_probs["unigram_add_one"][part] = unigram_log_probs(train_ids[train_targets], ids[targets], V)
     for n in range(2, max_order + 1):
-        kn = KneserNey(n, V).fit(train_ids)
-        log_probs[f"kneser_ney_{n}gram"] = {part: kn.log_probs(ids)[targets] for part, (ids, targets) in streams.items()}
+        kn = KneserNey(n, V).fit(poem_stream(vocab, texts["train"], n - 1)[0])
+        log_probs[f"kneser_ney_{n}gram"] = {}
+        for part in ("val", "test"):
+            ids, targets = poem_stream(vocab, texts[part], n - 1)
+            log_probs[f"kneser_ney_{n}gram"][part] = kn.log_probs(ids)[targets]
     out: dict[str, Any] = {}
     for name, parts in log_probs.items():
         out[name] = {}

@@ -1,0 +1,81 @@
+"""Run an exported model beside rnnlab's and measure the largest difference (used by the command and the tests).
+
+>>> import numpy as np, rnnlab
+>>> from rnnlab.interop.check import sample_inputs
+>>> model = rnnlab.Sequential([rnnlab.GRU(3), rnnlab.Dense(2)], input_size=4)
+>>> x, lengths = sample_inputs(model, batch=2, steps=5)
+>>> x.shape, lengths.tolist()
+((2, 5, 4), [5, 3])
+"""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+
+from ..errors import InputError
+from ..losses import sigmoid, softmax
+from ..validation import lengths_to_mask
+from .torch import output_function, sequential_layers
+
+
+def sample_inputs(model, batch: int = 3, steps: int = 7, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A random input batch for ``model`` (floats, or token ids for an Embedding/OneHot model) and
+    lengths from ``steps`` down to 1 (the first sequence is full length)."""
+    rng = np.random.default_rng(seed)
+    first = sequential_layers(model)[0]
+    if getattr(first, "takes_ids", False):
+        x = rng.integers(0, first.vocab_size, size=(batch, steps)).astype(np.int64)
+    else:
+        x = rng.standard_normal((batch, steps, model.input_size)).astype(model.dtype)
+    lengths = np.maximum(1, steps - np.arange(batch) * max(1, (steps + 1) // 3)).astype(np.int64)
+    return x, lengths
+
+
+def reference_output(model, x: np.ndarray, lengths: np.ndarray | None = None, output: str = "auto") -> np.ndarray:
+    """What the exported model should return: rnnlab's logits with the ``output`` function applied."""
+    mask = None if lengths is None else lengths_to_mask(np.asarray(lengths, dtype=np.int64), np.asarray(x).shape[1])
+    z = model.predict(x, mask=mask, logits=True)
+    fn = output_function(model, output)
+    if fn == "softmax":
+        return softmax(z)
+    if fn == "sigmoid":
+        return sigmoid(z)
+    return z
+
+
+def onnxruntime_output(path: str | os.PathLike, x: np.ndarray, lengths: np.ndarray | None = None) -> np.ndarray:
+    """Run the ONNX file with ONNX Runtime (CPU) on ``x`` (and ``lengths`` if the graph takes them)."""
+    import onnxruntime as ort
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    opts.inter_op_num_threads = 1
+    session = ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
+    feed: dict[str, Any] = {}
+    for inp in session.get_inputs():
+        if inp.name == "lengths":
+            if lengths is None:
+                raise InputError(f"{path}: the graph takes lengths; pass them")
+            feed["lengths"] = np.asarray(lengths, dtype=np.int64)
+        elif inp.name == "ids":
+            feed["ids"] = np.asarray(x, dtype=np.int64)
+        else:
+            feed[inp.name] = np.asarray(x, dtype=np.float64 if "double" in inp.type else np.float32)
+    return session.run(["y"], feed)[0]
+
+
+def torch_output(module, x: np.ndarray, lengths: np.ndarray | None = None) -> np.ndarray:
+    """Run a torch module from :func:`~rnnlab.interop.torch.to_torch` on numpy inputs (no gradients)."""
+    import torch
+    with torch.no_grad():
+        xt = torch.from_numpy(np.ascontiguousarray(x))
+        lt = None if lengths is None else torch.from_numpy(np.asarray(lengths, dtype=np.int64))
+        return module(xt, lt).numpy()
+
+
+def max_abs_diff(a: np.ndarray, b: np.ndarray) -> float:
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape:
+        raise InputError(f"outputs differ in shape: {a.shape} vs {b.shape}")
+    return float(np.max(np.abs(a - b))) if a.size else 0.0
