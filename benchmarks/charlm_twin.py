@@ -39,6 +39,7 @@ def main(argv=None) -> int:
     for name in ("lr", "lr_decay", "clipnorm", "dropout"):
         p.add_argument(f"--{name.replace('_', '-')}", type=float, default=None)
     p.add_argument("--text", default=None)
+    p.add_argument("--split", default=None)
     args = p.parse_args(argv)
     cfg = charlm.Config(**{k: v for k, v in vars(args).items() if k not in ("threads", "json") and v is not None})
     if cfg.cell != "lstm" or not cfg.embedding:
@@ -48,7 +49,8 @@ def main(argv=None) -> int:
     torch.manual_seed(cfg.seed)
 
     text, source = read_text(cfg.text)
-    data = make_data(text, source, cfg.batch_size, cfg.steps, cfg.val_fraction, cfg.test_fraction, cfg.eval_streams)
+    data = make_data(text, source, cfg.batch_size, cfg.steps, cfg.val_fraction, cfg.test_fraction, cfg.eval_streams,
+                     cfg.split)
     model = charlm.build_model(cfg, data.vocab)          # the rnnlab model: its initial weights
     V, B = len(data.vocab), cfg.batch_size
     nn = torch.nn

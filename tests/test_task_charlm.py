@@ -6,7 +6,8 @@ import pytest
 
 import rnnlab
 from rnnlab.cli import main
-from rnnlab.tasks.charlm.data import baselines, make_data, read_text
+from rnnlab.data.text import contiguous_split
+from rnnlab.tasks.charlm.data import baselines, make_data, read_text, split_text
 
 from _datadir import use_real_data
 
@@ -23,11 +24,24 @@ def test_split_streams_and_baselines_score_the_same_characters(tiny):
     x, y = data.streams["test"]
     pos = data.target_positions["test"]
     assert np.array_equal(y, data.ids["test"][pos]) and np.array_equal(x, data.ids["test"][pos - 1])
-    assert set(data.vocab.tokens) - {"<unk>"} == set(text[:int(round(len(text) * 0.8))])
+    assert set(data.vocab.tokens) - {"<unk>"} == set(split_text(text, 0.1, 0.1)["train"])
     base = baselines(data, 4)
     assert base["unigram"]["test_nats"] > base["kneser_ney_2gram"]["test_nats"] > 0
     assert base["best_ngram_by_validation"]["name"].startswith("kneser_ney_")
     assert base["unigram"]["test_bits"] == pytest.approx(base["unigram"]["test_nats"] / np.log(2))
+
+
+def test_splits_hold_out_contiguous_pieces():
+    text = "".join(chr(65 + i % 26) for i in range(2000))
+    parts = split_text(text, 0.05, 0.1, "blocks", blocks=4)
+    assert {k: len(v) for k, v in parts.items()} == {"train": 1700, "val": 100, "test": 200}
+    for b in range(4):                                    # block b: [500b, 500b + 500)
+        assert text[500 * b + 450: 500 * b + 500] in parts["test"]
+        assert text[500 * b + 425: 500 * b + 450] in parts["val"]
+    assert sorted(parts["train"] + parts["val"] + parts["test"]) == sorted(text)
+    assert tuple(split_text(text, 0.05, 0.1, "end").values()) == contiguous_split(text, 0.05, 0.1)
+    with pytest.raises(rnnlab.InputError, match="split"):
+        split_text(text, 0.05, 0.1, "random")
 
 
 def test_short_run_and_sample(tiny, tmp_path, capsys):

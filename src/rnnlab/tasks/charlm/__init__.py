@@ -1,8 +1,9 @@
 """Character language model (many-to-many, equal lengths): the lecture's "hello" grown to Shakespeare.
 
 At every step the network reads one character and outputs a distribution over the next one
-(softmax + cross-entropy). The text is split into three contiguous parts — training (the first
-90 %), validation, test (the last 5 %, never seen) — and read as ``batch_size`` parallel streams
+(softmax + cross-entropy). The text is cut into 10 consecutive blocks, and each block into contiguous
+parts — training (its first 90 %), validation (the next 5 %), test (its last 5 %, never seen;
+``--split end``: the last 5 % of the whole file instead) — and read as ``batch_size`` parallel streams
 by stateful recurrent layers: each batch continues the previous one, so the state crosses batch
 boundaries while the gradient is truncated after ``steps`` characters (truncated BPTT).
 
@@ -21,7 +22,7 @@ from ...generation import Sampling
 from ...text_model import language_model
 from ..base import RunContext
 from ..config import CELL_CHOICES, TaskConfig, option
-from .data import baselines, make_data, read_text
+from .data import SPLITS, baselines, make_data, read_text
 
 NAME = "charlm"
 SUMMARY = "character language model on Shakespeare (stateful, truncated BPTT) vs unigram and Kneser-Ney n-grams"
@@ -36,7 +37,7 @@ class Config(TaskConfig):
     layers: int = option(2, "stacked recurrent layers")
     hidden: int = option(384, "hidden units per layer")
     embedding: int = option(64, "embedding size (0: one-hot input, the lecture's x_t)")
-    dropout: float = option(0.0, "dropout after each recurrent layer (the same mask at every step)")
+    dropout: float = option(0.2, "dropout after each recurrent layer (the same mask at every step)")
     epochs: int = option(16, "passes over the training text (early stopping on validation loss, patience 2)")
     batch_size: int = option(64, "parallel streams (rows of a batch)")
     steps: int = option(100, "characters per truncated-BPTT chunk")
@@ -44,8 +45,10 @@ class Config(TaskConfig):
     lr: float = option(2e-3, "Adam learning rate")
     lr_decay: float = option(0.9, "learning rate × this after every epoch")
     clipnorm: float = option(5.0, "global gradient-norm clip")
-    val_fraction: float = option(0.05, "validation part (after the training part)")
-    test_fraction: float = option(0.05, "test part (the end of the text)")
+    split: str = option("blocks", "held-out parts: the end of each of 10 consecutive blocks of the file, or the "
+                        "end of the file", choices=SPLITS)
+    val_fraction: float = option(0.05, "validation part (before the test part)")
+    test_fraction: float = option(0.05, "test part (the end of each block, or of the file)")
     ngram: int = option(5, "largest n of the Kneser-Ney baselines")
     prime: str = option("ROMEO:", "the prime of the samples written into the run folder")
     temperature: float = option(0.8, "sampling temperature of those samples")
@@ -71,7 +74,7 @@ def stream_loss(model, x, y, batch_size: int) -> float:
 def run(config: Config, ctx: RunContext) -> dict:
     text, source = read_text(config.text)
     data = make_data(text, source, config.batch_size, config.steps, config.val_fraction, config.test_fraction,
-                     config.eval_streams)
+                     config.eval_streams, config.split)
     ctx.say(f"{source}: {len(text):,d} characters, vocabulary {len(data.vocab)} (training part); "
             f"train/val/test {len(data.ids['train']):,d}/{len(data.ids['val']):,d}/{len(data.ids['test']):,d}")
     base = baselines(data, config.ngram)

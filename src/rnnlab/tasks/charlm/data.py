@@ -45,13 +45,38 @@ class CharData:
     source: Path
 
 
+SPLITS = ("blocks", "end")
+
+
+def split_text(text: str, val_fraction: float, test_fraction: float, split: str = "blocks",
+               blocks: int = 10) -> dict[str, str]:
+    """Train / validation / test text; every held-out piece is a contiguous stretch of the file.
+
+    ``"end"``: the file's last ``test_fraction`` is the test part and the ``val_fraction`` before
+    it the validation part. ``"blocks"``: the file is cut into ``blocks`` equal consecutive blocks
+    and the same cut is made in each (its last ``test_fraction`` → test, the ``val_fraction``
+    before → validation); each part is its pieces joined in file order. The held-out text then
+    comes from the whole file — in shakespeare.txt from all nine plays — instead of the end of
+    the last play alone.
+    """
+    if split not in SPLITS:
+        raise InputError(f"split: expected one of {SPLITS}, got {split!r}")
+    if split == "end":
+        return dict(zip(("train", "val", "test"), contiguous_split(text, val_fraction, test_fraction)))
+    if int(blocks) < 1:
+        raise InputError(f"blocks: expected a positive integer, got {blocks}")
+    edges = np.linspace(0, len(text), int(blocks) + 1).round().astype(int)
+    cuts = [contiguous_split(text[a:b], val_fraction, test_fraction) for a, b in zip(edges[:-1], edges[1:])]
+    return {part: "".join(c[i] for c in cuts) for i, part in enumerate(("train", "val", "test"))}
+
+
 def make_data(text: str, source: Path, batch_size: int, steps: int, val_fraction: float,
-              test_fraction: float, eval_streams: int | None = None) -> CharData:
-    """Split (train | validation | test, contiguous, in that order), vocabulary from the training
-    part only (<unk> for characters it lacks), and the stream layout of each part: ``batch_size``
-    streams for training, ``eval_streams`` (default the same) for validation and test — few long
-    streams, so that few characters are read from a cold (zero) state."""
-    parts = dict(zip(("train", "val", "test"), contiguous_split(text, val_fraction, test_fraction)))
+              test_fraction: float, eval_streams: int | None = None, split: str = "blocks") -> CharData:
+    """Split (:func:`split_text`), vocabulary from the training part only (<unk> for characters
+    it lacks), and the stream layout of each part: ``batch_size`` streams for training,
+    ``eval_streams`` (default the same) for validation and test — few long streams, so that few
+    characters are read from a cold (zero) state."""
+    parts = split_text(text, val_fraction, test_fraction, split)
     vocab = Vocabulary.from_text(parts["train"], specials=(UNK,))
     ids = {k: vocab.encode(v) for k, v in parts.items()}
     streams, positions = {}, {}
