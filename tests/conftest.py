@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 #: What ``pip install -e ".[test]"`` installs besides pytest; CI must have all of it.
-OPTIONAL_TEST_PACKAGES = ("torch", "numba")
+OPTIONAL_TEST_PACKAGES = ("torch", "numba", "onnx", "onnxruntime", "music21", "sklearn", "sacrebleu", "hypothesis")
 
 
 def pytest_configure(config) -> None:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import rnnlab
-from rnnlab import GRU, LSTM, Bidirectional, Dense, Dropout, Embedding, OneHot, Sequential, SimpleRNN
+from rnnlab import GRU, LSTM, Bidirectional, Dense, Dropout, Embedding, Sequential, SimpleRNN, TimePool
 from rnnlab.data.text import Vocabulary
 from rnnlab.errors import InputError
 from rnnlab.interop.check import max_abs_diff, reference_output, torch_output
@@ -27,6 +27,17 @@ CELLS = {"rnn-tanh": (SimpleRNN, {}), "rnn-relu": (SimpleRNN, {"activation": "re
 def recurrent(cell: str, hidden: int = H, **kw):
     cls, extra = CELLS[cell]
     return cls(hidden, **extra, **kw)
+
+
+@pytest.fixture(autouse=True)
+def native_torch_kernels(torch):
+    """torch's oneDNN (mkldnn) RNN path costs ~0.4 s per call at these tiny sizes on a loaded CPU
+    (it pays off on large batches): the grid runs torch's native kernels, the same formulas;
+    test_onednn_kernels_compute_the_same_function runs the default path."""
+    before = torch.backends.mkldnn.enabled
+    torch.backends.mkldnn.enabled = False
+    yield
+    torch.backends.mkldnn.enabled = before
 
 
 INIT_ONLY = {"forget_bias", "kernel_init", "recurrent_init", "bias_init", "init", "seed"}
@@ -96,6 +107,13 @@ def test_go_backwards(torch, cell, masked):
         assert architecture(from_torch(module)) == architecture(model)
 
 
+def test_onednn_kernels_compute_the_same_function(torch):
+    model = Sequential([Bidirectional(LSTM(H, return_sequences=True)), GRU(H, return_sequences=True),
+                        SimpleRNN(H), Dense(2)], input_size=F, seed=6)
+    torch.backends.mkldnn.enabled = True                                  # (the fixture restores it)
+    assert_same(model, features("float32"), None, "float32")            # no lengths: the unpacked path
+
+
 def test_use_bias_false_and_output_functions(torch):
     model = Sequential([GRU(H, use_bias=False, return_sequences=True), Dense(4, use_bias=False)], input_size=F)
     model.compile(loss="categorical_crossentropy")
@@ -125,6 +143,17 @@ def test_text_model_embedding_onehot_dropout(torch, embedding_dim):
         assert isinstance(back, rnnlab.TextModel) and back.vocab is vocab
         assert architecture(back) == architecture(model)
         assert back.sample("hel", length=5) == model.sample("hel", length=5)
+
+
+@pytest.mark.parametrize("mode", ["mean", "max"])
+def test_time_pool_over_the_valid_steps(torch, mode):
+    ids = np.random.default_rng(2).integers(0, 9, (B, T))
+    for dtype in ("float32", "float64"):
+        model = Sequential([Embedding(9, 4), Bidirectional(GRU(H, return_sequences=True), merge="sum"),
+                            TimePool(mode), Dense(1)], input_size=1, seed=2, dtype=dtype)
+        for lengths in (LENGTHS, None):
+            module, _ = assert_same(model, ids, lengths, dtype)
+        assert architecture(from_torch(module)) == architecture(model)
 
 
 def test_sequence_dropout_trains_with_one_mask_per_sequence(torch):
@@ -251,3 +280,16 @@ def test_export_command_writes_a_loadable_state_dict(torch, tmp_path, capsys):
     np.testing.assert_array_equal(torch_output(namespace["module"], x, LENGTHS), torch_output(to_torch(model), x, LENGTHS))
     assert main(["export", str(tmp_path / "model")]) == 2                 # nothing asked for: a one-line error
     assert "--onnx" in capsys.readouterr().err
+
+
+def test_importing_interop_loads_neither_torch_nor_onnx():
+    import doctest
+    import subprocess
+    import sys
+
+    import rnnlab.interop.check
+    code = ("import sys, rnnlab.interop, rnnlab.interop.command; "
+            "print(sorted(m for m in ('torch', 'onnx', 'onnxruntime') if m in sys.modules))")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"
+    result = doctest.testmod(rnnlab.interop.check)
+    assert result.attempted > 0 and result.failed == 0

@@ -45,18 +45,26 @@ def reference_output(model, x: np.ndarray, lengths: np.ndarray | None = None, ou
     return z
 
 
-def onnxruntime_output(path: str | os.PathLike, x: np.ndarray, lengths: np.ndarray | None = None) -> np.ndarray:
-    """Run the ONNX file with ONNX Runtime (CPU) on ``x`` (and ``lengths`` if the graph takes them)."""
+def onnxruntime_session(path: str | os.PathLike):
+    """An ONNX Runtime session (CPU, one thread) for the ONNX file at ``path``."""
     import onnxruntime as ort
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = 1
     opts.inter_op_num_threads = 1
-    session = ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
+
+
+def onnxruntime_output(path_or_session: Any, x: np.ndarray, lengths: np.ndarray | None = None) -> np.ndarray:
+    """Run an ONNX file (or a session from :func:`onnxruntime_session`) on ``x`` (and ``lengths``
+    if the graph takes them); returns the output ``y``."""
+    session = path_or_session
+    if not hasattr(session, "run"):
+        session = onnxruntime_session(path_or_session)
     feed: dict[str, Any] = {}
     for inp in session.get_inputs():
         if inp.name == "lengths":
             if lengths is None:
-                raise InputError(f"{path}: the graph takes lengths; pass them")
+                raise InputError("the ONNX graph takes lengths (it was exported with lengths=True): pass them")
             feed["lengths"] = np.asarray(lengths, dtype=np.int64)
         elif inp.name == "ids":
             feed["ids"] = np.asarray(x, dtype=np.int64)

@@ -8,6 +8,7 @@ The graph (B batch and T time are dynamic; opset 17 by default, 14 or later)::
     SimpleRNN / LSTM / GRU / Bidirectional ─ RNN / LSTM / GRU (direction forward, reverse for
         go_backwards, bidirectional), Y (T, D, B, H) merged over D for every step, or Y_h
         (D, B, H) merged for the last valid step
+    TimePool ─ ReduceMean / ReduceMax over time (with lengths: masked sum ÷ lengths, max of Where)
     Dense ─ MatMul(weightᵀ) + Add(bias)      Dropout ─ nothing (inference)
     [Softmax(axis=-1) | Sigmoid] ─▶ y (B, T, K) or (B, K)
 
@@ -41,6 +42,7 @@ from ..layers.dense import Dense
 from ..layers.dropout import Dropout
 from ..layers.embedding import Embedding
 from ..layers.onehot import OneHot
+from ..layers.pooling import TimePool
 from ..layers.recurrent import Recurrent
 from .onnx_recurrent import onnx_recurrent_spec
 from .torch import output_function, sequential_layers
@@ -55,6 +57,7 @@ class GraphBuilder:
     def __init__(self, helper: Any, numpy_helper: Any, dtype: np.dtype) -> None:
         self.helper, self.numpy_helper = helper, numpy_helper
         self.dtype = np.dtype(dtype)
+        self.elem = 11 if self.dtype == np.float64 else 1          # TensorProto.DOUBLE / FLOAT
         self.nodes: list = []
         self.initializers: list = []
         self._count = 0
@@ -123,6 +126,27 @@ def _recurrent(g: GraphBuilder, layer: Layer, x_tm: str, seq_lens: str, mask_tm:
     return _merge(g, [_gather(g, y_h, 0, axis=0), _gather(g, y_h, 1, axis=0)], merge), False
 
 
+def _reduce(g: GraphBuilder, op: str, x: str, opset: int) -> str:
+    """``op`` (ReduceSum/ReduceMean/ReduceMax) over axis 0, the time axis, dropping it (axes became an
+    input in opset 13 for ReduceSum, 18 for the others)."""
+    if op == "ReduceSum" or opset >= 18:
+        return g.op1(op, [x, g.const("axes", np.array([0], np.int64))], keepdims=0)
+    return g.op1(op, [x], axes=[0], keepdims=0)
+
+
+def _time_pool(g: GraphBuilder, mode: str, x_tm: str, lengths: str, valid_tm: str, mask_tm: str, opset: int) -> str:
+    """rnnlab's TimePool on a time-major (T, B, F) tensor: mean or max over the valid steps."""
+    if not lengths:
+        return _reduce(g, "ReduceMean" if mode == "mean" else "ReduceMax", x_tm, opset)
+    if mode == "mean":
+        total = _reduce(g, "ReduceSum", g.op1("Mul", [x_tm, mask_tm]), opset)                # (B, F)
+        count = g.op1("Unsqueeze", [g.op1("Cast", [lengths], to=g.elem),
+                                    g.const("axes", np.array([1], np.int64))])               # (B, 1)
+        return g.op1("Div", [total, count])
+    low = g.weight("minus_inf", np.array(-np.inf))
+    return _reduce(g, "ReduceMax", g.op1("Where", [valid_tm, x_tm, low]), opset)
+
+
 def build_model_proto(model, *, opset: int = DEFAULT_OPSET, lengths: bool = False, output: str = "auto",
                       dtype: str | np.dtype = "float32"):
     """The checked ``onnx.ModelProto`` :func:`export` writes (same arguments)."""
@@ -150,7 +174,7 @@ def build_model_proto(model, *, opset: int = DEFAULT_OPSET, lengths: bool = Fals
     else:
         graph_inputs = [helper.make_tensor_value_info("x", elem, [batch, time, model.input_size])]
         cur = g.op1("Transpose", ["x"], perm=[1, 0, 2])                      # (T, B, F)
-    seq_lens = mask_tm = ""
+    seq_lens = mask_tm = valid_tm = ""
     if lengths:
         graph_inputs.append(helper.make_tensor_value_info("lengths", TensorProto.INT64, [batch]))
         seq_lens = g.op1("Cast", ["lengths"], to=TensorProto.INT32)
@@ -158,7 +182,8 @@ def build_model_proto(model, *, opset: int = DEFAULT_OPSET, lengths: bool = Fals
         t = g.op1("Range", [g.const("zero", np.array(0, np.int64)), steps, g.const("one", np.array(1, np.int64))])
         valid = g.op1("Less", [g.op1("Unsqueeze", [t, g.const("axes", np.array([1], np.int64))]),
                                g.op1("Unsqueeze", ["lengths", g.const("axes", np.array([0], np.int64))])])
-        mask_tm = g.op1("Unsqueeze", [g.op1("Cast", [valid], to=elem), g.const("axes", np.array([2], np.int64))])
+        valid_tm = g.op1("Unsqueeze", [valid, g.const("axes", np.array([2], np.int64))])   # (T, B, 1) bool
+        mask_tm = g.op1("Cast", [valid_tm], to=elem)
     has_time = True
     for i, layer in enumerate(layers):
         if isinstance(layer, Embedding):
@@ -172,13 +197,17 @@ def build_model_proto(model, *, opset: int = DEFAULT_OPSET, lengths: bool = Fals
             cur = g.op1("MatMul", [cur, g.weight("weight_t", layer.params["weight"].T)])
             if layer.use_bias:
                 cur = g.op1("Add", [cur, g.weight("bias", layer.params["bias"])])
-        elif isinstance(layer, (Recurrent, Bidirectional)):
+        elif isinstance(layer, (Recurrent, Bidirectional, TimePool)):
             if not has_time:
                 raise InputError(f"layer {i} ({type(layer).__name__}): its input has no time axis left")
-            cur, has_time = _recurrent(g, layer, cur, seq_lens, mask_tm)
+            if isinstance(layer, TimePool):
+                cur, has_time = _time_pool(g, layer.mode, cur, "lengths" if lengths else "", valid_tm, mask_tm,
+                                           int(opset)), False
+            else:
+                cur, has_time = _recurrent(g, layer, cur, seq_lens, mask_tm)
         else:
             raise InputError(f"{type(layer).__name__} layers cannot be exported to ONNX yet (supported: SimpleRNN, "
-                             "LSTM, GRU, Bidirectional, Dense, Embedding, OneHot, Dropout)")
+                             "LSTM, GRU, Bidirectional, Dense, Embedding, OneHot, Dropout, TimePool)")
     if fn == "softmax":
         cur = g.op1("Softmax", [cur], axis=-1)
     elif fn == "sigmoid":

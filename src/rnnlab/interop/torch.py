@@ -15,7 +15,8 @@ docs/interop.md for the formulas.
 
 What has no PyTorch twin raises :class:`~rnnlab.errors.InputError` saying so: ``IndRNN``,
 ``GRU(reset_after=False)`` (the lecture's reset-before candidate), ``SimpleRNN`` with the sigmoid
-activation, models other than ``Sequential`` (the seq2seq encoder–decoder is not covered yet).
+activation, models other than ``Sequential`` (the seq2seq encoder–decoder is not covered yet),
+layers not listed in :func:`to_torch` (e.g. attention).
 torch is imported only when these functions run.
 """
 from __future__ import annotations
@@ -34,8 +35,10 @@ from ..layers.dense import Dense
 from ..layers.dropout import Dropout
 from ..layers.embedding import Embedding
 from ..layers.onehot import OneHot
+from ..layers.pooling import TimePool
 from ..layers.recurrent import Recurrent
 from ..sequential import Sequential
+from .torch_import import from_torch  # noqa: F401  (the reverse direction, in its own module)
 
 OUTPUTS = ("logits", "auto", "softmax", "sigmoid")
 
@@ -153,8 +156,10 @@ def _layer_to_torch(layer: Layer, dtype):
         return tm.OneHot(layer.vocab_size, dtype=dtype)
     if isinstance(layer, Dropout):
         return tm.SequenceDropout(layer.rate, per_sequence=layer.per_sequence)
+    if isinstance(layer, TimePool):
+        return tm.TimePool(layer.mode)
     raise InputError(f"{type(layer).__name__} layers cannot be converted to PyTorch yet "
-                     "(supported: SimpleRNN, LSTM, GRU, Bidirectional, Dense, Embedding, OneHot, Dropout)")
+                     "(supported: SimpleRNN, LSTM, GRU, Bidirectional, Dense, Embedding, OneHot, Dropout, TimePool)")
 
 
 def output_function(model, output: str) -> str | None:
@@ -235,22 +240,21 @@ def construction_code(model, state_dict_path: str = "model.pt", output: str = "l
             lines.append(f"OneHot({layer.vocab_size}, dtype={dt}),")
         elif isinstance(layer, Dropout):
             lines.append(f"SequenceDropout({layer.rate!r}, per_sequence={layer.per_sequence}),")
+        elif isinstance(layer, TimePool):
+            lines.append(f"TimePool({layer.mode!r}),")
         else:
             _layer_to_torch(layer, None)             # raises the InputError naming the layer
     fn = output_function(model, output)
     if fn:
         lines.append("torch.nn.Softmax(dim=-1)," if fn == "softmax" else "torch.nn.Sigmoid(),")
     body = "\n".join("    " + line for line in lines)
-    used = sorted({"RnnlabSequential"} | {n for n in ("OneHot", "RecurrentLayer", "SequenceDropout")
+    used = sorted({"RnnlabSequential"} | {n for n in ("OneHot", "RecurrentLayer", "SequenceDropout", "TimePool")
                                           if any(line.startswith(n + "(") for line in lines)})
     return ("import torch\n"
             f"from rnnlab.interop.torch_modules import {', '.join(used)}\n\n"
             f"module = RnnlabSequential([\n{body}\n])\n"
             f"module.load_state_dict(torch.load({str(state_dict_path)!r}))\n"
             "module.eval()\n")
-
-
-from .torch_import import from_torch  # noqa: E402  (the reverse direction lives in its own module)
 
 __all__ = ["to_torch", "from_torch", "layer_state_dict", "load_layer_state_dict", "copy_rnn_params",
            "construction_code", "torch_kind", "output_function"]

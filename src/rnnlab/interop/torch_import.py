@@ -8,7 +8,7 @@ Each torch module becomes the rnnlab layer(s) computing the same function:
 | ``nn.RNN``/``nn.LSTM``/``nn.GRU``, ``num_layers`` = L | L layers returning every step (torch's output), ``Dropout(dropout, per_sequence=False)`` between them when ``dropout > 0``; bidirectional → ``Bidirectional(merge="concat")`` |
 | ``nn.Linear`` | ``Dense`` |
 | ``nn.Embedding`` | ``Embedding`` (``max_norm`` refused: it changes the forward) |
-| ``OneHot``, ``SequenceDropout``, ``nn.Dropout`` | ``OneHot``, ``Dropout`` |
+| ``OneHot``, ``SequenceDropout``, ``nn.Dropout``, ``TimePool`` | ``OneHot``, ``Dropout``, ``TimePool`` |
 | a last ``nn.Softmax(dim=-1)`` / ``nn.Sigmoid`` | dropped; the model comes back compiled with cross-entropy / binary cross-entropy, so ``predict`` applies it |
 | ``RnnlabSequential``, ``nn.Sequential``, ``nn.ModuleList``, ``DistributedDataParallel`` | their contents |
 """
@@ -27,6 +27,7 @@ from ..layers.embedding import Embedding
 from ..layers.gru import GRU
 from ..layers.lstm import LSTM
 from ..layers.onehot import OneHot
+from ..layers.pooling import TimePool
 from ..layers.simple_rnn import SimpleRNN
 from ..sequential import Sequential
 from ..text_model import TextModel
@@ -107,6 +108,8 @@ def _convert(mod, is_last: bool) -> tuple[list[tuple[Layer, dict]], str | None]:
         return [(Embedding(mod.num_embeddings, mod.embedding_dim), {"weight": _np(mod.weight)})], None
     if isinstance(mod, tm.OneHot):
         return [(OneHot(mod.vocab_size), {})], None
+    if isinstance(mod, tm.TimePool):
+        return [(TimePool(mod.mode), {})], None
     if isinstance(mod, tm.SequenceDropout):
         return ([(Dropout(mod.rate, per_sequence=mod.per_sequence), {})] if mod.rate > 0 else []), None
     if isinstance(mod, nn.Dropout):
@@ -118,7 +121,7 @@ def _convert(mod, is_last: bool) -> tuple[list[tuple[Layer, dict]], str | None]:
     if is_last and isinstance(mod, nn.Sigmoid):
         return [], "binary_crossentropy"
     raise InputError(f"{type(mod).__name__} cannot be converted to rnnlab (supported: nn.RNN, nn.LSTM, nn.GRU, "
-                     "nn.Linear, nn.Embedding, nn.Dropout, rnnlab's RecurrentLayer, OneHot, SequenceDropout, and a "
+                     "nn.Linear, nn.Embedding, nn.Dropout, rnnlab's RecurrentLayer, OneHot, SequenceDropout, TimePool, and a "
                      "final nn.Softmax(dim=-1) or nn.Sigmoid)")
 
 

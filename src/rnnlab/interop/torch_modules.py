@@ -14,6 +14,7 @@ sequence, padding at the end) and run as packed sequences (``pack_padded_sequenc
 | ``nn.Embedding`` | ``Embedding`` | — |
 | :class:`OneHot` | ``OneHot`` | ids → one-hot vectors |
 | :class:`SequenceDropout` | ``Dropout`` | one mask per sequence (``per_sequence=True``); identity in ``eval()`` |
+| :class:`TimePool` | ``TimePool`` | mean / max over each sequence's valid steps |
 | :class:`RnnlabSequential` | ``Sequential`` / ``TextModel`` | passes ``lengths`` to the recurrent layers while the time axis lasts |
 """
 from __future__ import annotations
@@ -142,6 +143,29 @@ class SequenceDropout(nn.Module):
         return f"rate={self.rate}, per_sequence={self.per_sequence}"
 
 
+class TimePool(nn.Module):
+    """Mean or maximum over each sequence's valid steps: ``(B, T, F)`` → ``(B, F)`` (rnnlab's
+    ``TimePool``; padded steps never count)."""
+
+    def __init__(self, mode: str = "mean") -> None:
+        super().__init__()
+        if mode not in ("mean", "max"):
+            raise ValueError(f"TimePool: mode must be 'mean' or 'max', got {mode!r}")
+        self.mode = mode
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        if lengths is None:
+            return x.mean(dim=1) if self.mode == "mean" else x.amax(dim=1)
+        n = lengths.to(x.device)
+        valid = (torch.arange(x.shape[1], device=x.device)[None, :] < n[:, None])[..., None]
+        if self.mode == "mean":
+            return (x * valid.to(x.dtype)).sum(dim=1) / n[:, None].to(x.dtype)
+        return x.masked_fill(~valid, float("-inf")).amax(dim=1)
+
+    def extra_repr(self) -> str:
+        return repr(self.mode)
+
+
 class RnnlabSequential(nn.Module):
     """Layers in order; ``forward(x, lengths=None)`` hands ``lengths`` to every
     :class:`RecurrentLayer` until one returns only its last step. Returns what the rnnlab model's
@@ -159,6 +183,8 @@ class RnnlabSequential(nn.Module):
                 x = layer(x, lengths)
                 if not layer.return_sequences:
                     lengths = None
+            elif isinstance(layer, TimePool):
+                x, lengths = layer(x, lengths), None
             else:
                 x = layer(x)
         return x
