@@ -10,6 +10,7 @@ from .callbacks import Callback, EarlyStopping, History, ModelCheckpoint, StopAt
 from .errors import (CheckpointError, DataNotFoundError, InputError, ModelFileError, RnnlabError, TrainingError,
                      TrainingInterrupted)
 from .io import load
+from .layers import AdditiveAttention, MultiplicativeAttention
 from .layers import (GRU, LSTM, Bidirectional, Dense, Dropout, Embedding, IndRNN, Layer, OneHot, Recurrent,
                      SimpleRNN, TimePool)
 from .model import Model
@@ -21,7 +22,7 @@ __version__ = "0.2.0"
 __all__ = [
     "Model", "Sequential", "Seq2Seq", "TextModel", "load", "data",
     "Dense", "Layer", "Recurrent", "SimpleRNN", "LSTM", "GRU", "IndRNN", "Bidirectional", "Dropout", "Embedding", "OneHot",
-    "TimePool",
+    "TimePool", "AdditiveAttention", "MultiplicativeAttention",
     "Callback", "EarlyStopping", "StopAtValue", "History", "ModelCheckpoint",
     "RnnlabError", "InputError", "ModelFileError", "CheckpointError", "TrainingError", "TrainingInterrupted",
     "DataNotFoundError",

@@ -9,6 +9,7 @@ from .simple_rnn import SimpleRNN  # isort: skip  (registration order = the CLI'
 from .lstm import LSTM  # isort: skip
 from .gru import GRU  # isort: skip
 from ..cells.indrnn import IndRNN  # isort: skip
+from .attention import AdditiveAttention, MultiplicativeAttention
 from .base import Layer
 from .bidirectional import Bidirectional
 from .dense import Dense
@@ -18,4 +19,5 @@ from .onehot import OneHot
 from .pooling import TimePool
 from .recurrent import Recurrent
 
-__all__ = ["Layer", "Dense", "Recurrent", "SimpleRNN", "LSTM", "GRU", "IndRNN", "Bidirectional", "Dropout", "Embedding", "OneHot", "TimePool"]
+__all__ = ["Layer", "Dense", "Recurrent", "SimpleRNN", "LSTM", "GRU", "IndRNN", "Bidirectional", "Dropout", "Embedding", "OneHot", "TimePool",
+           "AdditiveAttention", "MultiplicativeAttention"]

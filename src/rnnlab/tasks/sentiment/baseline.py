@@ -49,6 +49,7 @@ def bag_logreg(data: SentimentData, ngram_range: tuple[int, int], grid: tuple[fl
     """Logistic regression on 0/1 n-gram features; ``C`` chosen on the validation part."""
     from sklearn.feature_extraction.text import CountVectorizer
     from sklearn.linear_model import LogisticRegression
+    from threadpoolctl import threadpool_limits
 
     vec = CountVectorizer(tokenizer=_words, lowercase=False, token_pattern=None, ngram_range=ngram_range,
                           binary=True)
@@ -56,11 +57,14 @@ def bag_logreg(data: SentimentData, ngram_range: tuple[int, int], grid: tuple[fl
     xtr = vec.fit_transform(p["train"].texts)
     xva, xte = vec.transform(p["val"].texts), vec.transform(p["test"].texts)
     scores = {}
-    for c in grid:
-        clf = LogisticRegression(C=c, solver="liblinear", max_iter=1000).fit(xtr, p["train"].y)
-        scores[c] = float(np.mean(clf.predict(xva) == p["val"].y))
-    best = max(grid, key=lambda c: (scores[c], -c))
-    clf = LogisticRegression(C=best, solver="liblinear", max_iter=1000).fit(xtr, p["train"].y)
+    # one thread for every library loaded by now (scipy's own OpenBLAS, sklearn's OpenMP): the fits
+    # are small, and on a shared 2-core machine a second thread made them 25 times slower (CPU time)
+    with threadpool_limits(1):
+        for c in grid:
+            clf = LogisticRegression(C=c, solver="liblinear", max_iter=1000, random_state=0).fit(xtr, p["train"].y)
+            scores[c] = float(np.mean(clf.predict(xva) == p["val"].y))
+        best = max(grid, key=lambda c: (scores[c], -c))
+        clf = LogisticRegression(C=best, solver="liblinear", max_iter=1000, random_state=0).fit(xtr, p["train"].y)
     return {"test_accuracy": float(np.mean(clf.predict(xte) == p["test"].y)), "val_accuracy": scores[best],
             "C": best, "val_accuracy_by_C": {str(c): s for c, s in scores.items()},
             "features": int(xtr.shape[1]), "ngram_range": list(ngram_range)}

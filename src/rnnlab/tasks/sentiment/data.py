@@ -101,9 +101,16 @@ def read_snippets(path: str | None = None) -> Snippets:
     return Snippets(np.asarray(ids, dtype=np.int64), np.asarray(ratings, dtype=np.float64), texts, file, zeros)
 
 
-def split_indices(n: int, seed: int, fractions: tuple[float, float] = (0.1, 0.1)) -> dict[str, np.ndarray]:
-    """A seeded shuffle of ``range(n)`` cut into train / val / test (validation and test fractions given)."""
+def split_indices(n: int, seed: int, fractions: tuple[float, float] = (0.1, 0.1),
+                  limit: int | None = None) -> dict[str, np.ndarray]:
+    """A seeded shuffle of ``range(n)`` cut into train / val / test (validation and test fractions
+    given); with ``limit``, only the first ``limit`` indices of the shuffle are split (a quick run)."""
     order = np.random.default_rng(seed).permutation(n)
+    if limit is not None:
+        if limit < 30:
+            raise InputError(f"--samples: expected at least 30 snippets (or none for all {n}), got {limit}")
+        order = order[:limit]
+    n = len(order)
     n_val, n_test = (int(round(n * f)) for f in fractions)
     if n - n_val - n_test < 1 or n_val < 1 or n_test < 1:
         raise InputError(f"split: {n} snippets are too few for fractions {fractions}")
@@ -143,11 +150,12 @@ def encode(vocab: Vocabulary, texts: list[str]) -> tuple[np.ndarray, np.ndarray]
     return vocab.encode_batch(normal)
 
 
-def make_data(snippets: Snippets, split_seed: int, min_count: int) -> SentimentData:
-    """The split, the vocabulary of the training part, and every part encoded."""
+def make_data(snippets: Snippets, split_seed: int, min_count: int, limit: int | None = None) -> SentimentData:
+    """The split (of a seeded subset of ``limit`` snippets, if given), the vocabulary of the
+    training part, and every part encoded."""
     if min_count < 1:
         raise InputError(f"--min-count: expected a positive integer, got {min_count}")
-    idx = split_indices(len(snippets), split_seed)
+    idx = split_indices(len(snippets), split_seed, limit=limit)
     train_texts = [normalize(snippets.texts[i]) for i in idx["train"]]
     vocab = Vocabulary.from_text(train_texts, level="word", min_count=min_count, specials=(PAD, UNK))
     parts, counts = {}, {}
