@@ -18,7 +18,7 @@ functions that need it, never when this module is imported.
 
 >>> roll = np.zeros((4, 3), dtype=np.uint8); roll[0:2, 0] = 1; roll[1:4, 2] = 1
 >>> roll_to_notes(roll, low=60, grid=0.5)
-[(60, 0.0, 1.0), (62, 0.5, 1.5)]
+[(60, 0.0, 1.0), (62, 0.5, 2.0)]
 """
 from __future__ import annotations
 

@@ -24,9 +24,10 @@ from ...callbacks import EarlyStopping
 from ...data.chorales import GRIDS, load_chorales
 from ..base import RunContext
 from ..config import CELL_CHOICES, TaskConfig, option
-from .baselines import LITERATURE, baselines, frame_nll, nats_per_frame_from_loss, pitch_frequencies
+from .baselines import LITERATURE, frame_nll, nats_per_frame_from_loss, pitch_frequencies, score_baselines
 from .data import make_data, unique_chorales
 from .model import build_model, frame_probabilities
+from . import harmonize
 from .composer import write_example
 from .pictures import key_text, plot_prediction
 
@@ -38,12 +39,13 @@ SUMMARY = "Bach chorales as piano rolls: next-frame prediction (one logistic uni
 class Config(TaskConfig):
     cell: str = option("gru", "recurrent cell", choices=CELL_CHOICES)
     layers: int = option(1, "stacked recurrent layers")
-    hidden: int = option(160, "hidden units per layer")
+    hidden: int = option(256, "hidden units per layer")
     dropout: float = option(0.0, "dropout after each recurrent layer")
-    epochs: int = option(30, "passes over the training chorales (early stopping on validation loss)")
-    patience: int = option(4, "early stopping: epochs without a better validation loss")
+    epochs: int = option(80, "passes over the training chorales (early stopping on validation loss)")
+    patience: int = option(6, "early stopping: epochs without a better validation loss")
     batch_size: int = option(16, "chorales per batch (bucketed by length)")
     lr: float = option(3e-3, "Adam learning rate")
+    lr_decay: float = option(0.97, "learning rate × this after every epoch")
     clipnorm: float = option(5.0, "global gradient-norm clip")
     grid: str = option("eighth", "time step of the piano roll", choices=tuple(GRIDS))
     max_chorales: int | None = option(None, "use only the first N four-part chorales (file-name order)", none="all")
@@ -56,25 +58,28 @@ class Config(TaskConfig):
 
 def run(config: Config, ctx: RunContext) -> dict:
     t0, cpu0 = time.perf_counter(), time.process_time()
-    chorales = load_chorales(config.max_chorales, progress=lambda i, n: ctx.say(f"converting chorales with music21: "
-                                                                                f"{i}/{n} files") if i % 50 == 0 else None)
+    def progress(done: int, total: int) -> None:
+        if done % 50 == 0:
+            ctx.say(f"converting chorales with music21 (once; cached afterwards): {done}/{total} files")
+    chorales = load_chorales(config.max_chorales, progress=progress)
     chorales, repeats = unique_chorales(chorales, GRIDS[config.grid])
     data = make_data(chorales, GRIDS[config.grid], config.seed, config.val_fraction, config.test_fraction,
                      config.transpose)
     lay = data.layout
     sizes = {k: len(v) for k, v in data.split.items()}
-    ctx.say(f"{len(chorales)} four-part chorales ({len(repeats)} exact repeats dropped; {time.perf_counter() - t0:.1f} s to load): train/val/test "
-            f"{sizes['train']}/{sizes['val']}/{sizes['test']}; pitches {lay.low}-{lay.high} ({lay.pitches}), "
-            f"{config.grid} grid, {lay.positions} bar positions")
+    ctx.say(f"{len(chorales)} four-part chorales ({len(repeats)} exact repeats dropped; "
+            f"{time.perf_counter() - t0:.1f} s to load): train/val/test {sizes['train']}/{sizes['val']}/{sizes['test']}; "
+            f"pitches {lay.low}-{lay.high} ({lay.pitches}), {config.grid} grid, {lay.positions} bar positions")
     train_plain, val, test = data.array("train"), data.array("val"), data.array("test")
-    base = baselines(train_plain[1:], val[1:], test[1:])
+    base = score_baselines(train_plain[1:], val[1:], test[1:])
     ctx.say(f"baselines (test nats/frame): independent {base['independent']['test_nats_per_frame']:.3f}, "
             f"repeat previous {base['repeat_previous']['test_nats_per_frame']:.3f} "
             f"(w = {base['repeat_previous']['weight']:.3f})")
 
     model = build_model(lay, config.cell, config.hidden, config.layers, config.dropout, config.seed,
                         frequencies=pitch_frequencies(*train_plain[1:]))
-    model.compile(loss="binary_crossentropy", optimizer="adam", lr=config.lr, clipnorm=config.clipnorm)
+    model.compile(loss="binary_crossentropy", optimizer="adam", lr=config.lr, clipnorm=config.clipnorm,
+                  schedule={"name": "exponential", "gamma": config.lr_decay})
     stop = EarlyStopping(monitor="val_loss", patience=config.patience, restore_best_weights=True)
     history = model.fit(data.training_epoch, epochs=config.epochs, batch_size=config.batch_size,
                         validation_data=val, callbacks=[stop], bucket=True, data_seed=[config.seed, 11],
@@ -96,10 +101,12 @@ def run(config: Config, ctx: RunContext) -> dict:
         "test_frame_accuracy": float(tp / max(1, tp + fp_fn)),
         "test_frames_scored": int(test[2].sum()), "test_chorales": sizes["test"],
         "pitches": P, "pitch_range": [lay.low, lay.high], "grid_quarter_notes": lay.grid,
-        "chorales": len(chorales), "repeats_dropped": repeats, "split": sizes, "updates": int(model.optimizer.iterations),
+        "chorales": len(chorales), "repeats_dropped": repeats, "split": sizes,
+        "updates": int(model.optimizer.iterations),
         "train_seconds": float(sum(history.history["time"])), "parameters": model.count_params(),
-        "cpu_seconds_so_far": float(time.process_time() - cpu0),
+        "cpu_seconds_to_evaluation": float(time.process_time() - cpu0),
     }
+    result["harmonisation"] = harmonize.score(model, train_plain[1:], test)
     folder = ctx.folder
     first = data.part("test")[0]
     t_first = int(test[2][0].sum())

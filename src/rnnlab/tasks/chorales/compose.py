@@ -12,7 +12,7 @@ import argparse
 from pathlib import Path
 
 from ...io import load_run_or_model
-from .composer import DEFAULT_PRIME, write_piece
+from .composer import DEFAULT_PRIME, DEFAULT_VOICES, write_piece
 from .model import ChoraleModel
 
 SUMMARY = "compose N bars in the style of Bach's chorales from an opening chord (MIDI, MusicXML, piano roll)"
@@ -25,6 +25,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help=f"an opening chord of pitch names or MIDI numbers, or a music file (default {DEFAULT_PRIME!r})")
     p.add_argument("--temperature", type=float, default=1.0,
                    help="divides the logits: < 1 safer, > 1 wilder (default 1.0)")
+    p.add_argument("--max-voices", type=int, default=DEFAULT_VOICES,
+                   help=f"at most this many pitches per frame, the most probable of those drawn (0: no limit; "
+                        f"default {DEFAULT_VOICES})")
     p.add_argument("--meter", default="4/4", help="time signature of the piece (default 4/4)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--out", type=Path, default=Path("composed"), help="output folder (default ./composed)")
@@ -32,7 +35,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     model = load_run_or_model(args.model, ChoraleModel)
-    info = write_piece(model, args.out, args.bars, args.prime, args.temperature, args.seed, args.meter)
+    info = write_piece(model, args.out, args.bars, args.prime, args.temperature, args.seed, args.meter,
+                       args.max_voices)
     print(f"{info['bars']} bars ({info['meter']}) from {info['prime']!r}, temperature {info['temperature']:g}, "
           f"seed {info['seed']}: {info['notes']} notes, {info['mean_pitches_per_frame']:.2f} pitches per frame on "
           f"average, key {info['key_found_by_music21']}")

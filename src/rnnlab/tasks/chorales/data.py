@@ -47,7 +47,8 @@ class Layout:
     def from_dict(cls, d: dict) -> "Layout":
         return cls(int(d["low"]), int(d["high"]), float(d["grid"]), int(d["positions"]))
 
-    def inputs(self, rolls: Sequence[np.ndarray], positions: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def inputs(self, rolls: Sequence[np.ndarray],
+               positions: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Padded ``x (B, T, P + L)`` float32, ``y (B, T, P)`` float32 and ``mask (B, T)`` bool."""
         n, t_max = len(rolls), max(len(r) for r in rolls)
         x = np.zeros((n, t_max, self.input_size), dtype=np.float32)
@@ -57,7 +58,7 @@ class Layout:
             t = len(roll)
             y[i, :t] = roll
             x[i, 1:t, :self.pitches] = roll[:-1]
-            x[i, np.arange(t), self.pitches + np.minimum(pos, self.positions - 1)] = 1.0
+            x[i, np.arange(t), self.pitches + np.minimum(pos[:t], self.positions - 1)] = 1.0
             mask[i, :t] = True
         return x, y, mask
 

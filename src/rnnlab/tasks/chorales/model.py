@@ -109,20 +109,35 @@ class FrameStepper(SequenceStepper):
         return self._frame_logits(np.asarray(x)[:, None, :])
 
 
-def input_step(layout: Layout, previous: np.ndarray, position: int) -> np.ndarray:
-    """One input step per row: ``[previous frame (B, P), onehot(position)]`` → ``(B, P + L)``."""
-    x = np.zeros((previous.shape[0], layout.input_size), dtype=np.float32)
+def input_step(layout: Layout, previous: np.ndarray, position: int | np.ndarray) -> np.ndarray:
+    """One input step per row: ``[previous frame (B, P), onehot(position)]`` → ``(B, P + L)``
+    (``position``: one for all rows, or one per row)."""
+    batch = previous.shape[0]
+    x = np.zeros((batch, layout.input_size), dtype=np.float32)
     x[:, :layout.pitches] = previous
-    x[:, layout.pitches + min(int(position), layout.positions - 1)] = 1.0
+    pos = np.broadcast_to(np.minimum(np.asarray(position, dtype=np.int64), layout.positions - 1), (batch,))
+    x[np.arange(batch), layout.pitches + pos] = 1.0
     return x
 
 
+def draw_frame(p: np.ndarray, rng: np.random.Generator, max_voices: int = 0) -> np.ndarray:
+    """One frame per row: pitch k on with probability ``p[:, k]``, independently; with
+    ``max_voices`` > 0, of the pitches drawn only the ``max_voices`` most probable stay on."""
+    on = rng.random(p.shape) < p
+    if max_voices > 0 and (on.sum(axis=1) > max_voices).any():
+        rank = np.argsort(np.argsort(-np.where(on, p, -1.0), axis=1, kind="stable"), axis=1, kind="stable")
+        on &= rank < max_voices
+    return on.astype(np.uint8)
+
+
 def compose(model: ChoraleModel, prime: np.ndarray, steps: int, positions: np.ndarray, *,
-            temperature: float = 1.0, seed: int | np.random.Generator = 0, samples: int = 1) -> np.ndarray:
+            temperature: float = 1.0, seed: int | np.random.Generator = 0, samples: int = 1,
+            max_voices: int = 0) -> np.ndarray:
     """Continue ``prime`` (``(T0, P)`` frames, T0 >= 1) by ``steps`` frames: ``(samples, T0 + steps, P)`` uint8.
 
     ``positions``: the bar position of every frame (length T0 + steps). Each new frame's pitches
-    are drawn independently, pitch k on with probability ``sigmoid(z_k / temperature)``.
+    are drawn independently, pitch k on with probability ``sigmoid(z_k / temperature)``
+    (:func:`draw_frame`; ``max_voices`` > 0 keeps at most that many of them).
     """
     layout = model.need_layout()
     prime = np.asarray(prime, dtype=np.uint8)
@@ -145,8 +160,7 @@ def compose(model: ChoraleModel, prime: np.ndarray, steps: int, positions: np.nd
     with FrameStepper(model) as run:
         z = run.start(xs)
         for t in range(t0, t0 + steps):
-            p = sigmoid(z / float(temperature))
-            out[:, t] = rng.random(p.shape) < p
+            out[:, t] = draw_frame(sigmoid(z / float(temperature)), rng, int(max_voices))
             if t + 1 < t0 + steps:
                 z = run.step(input_step(layout, out[:, t].astype(np.float32), positions[t + 1]))
     return out

@@ -39,9 +39,9 @@ def split_voices(notes: Sequence[Note]) -> list[list[Note]]:
     return voices
 
 
-def notes_to_score(notes: Sequence[Note], meter: str = "4/4", title: str = "", tempo: int = 80) -> Any:
+def notes_to_score(notes: Sequence[Note], meter: str = "4/4", title: str = "", tempo: int = 80) -> tuple[Any, str]:
     """A music21 Score with one part per voice (clefs chosen by music21), the meter and the key
-    music21 finds in the notes."""
+    signature of the key music21 finds in the notes; and that key's name (``"G minor"``)."""
     m21 = require_music21()
     score = m21.stream.Score()
     score.insert(0, m21.metadata.Metadata(title=title or "rnnlab chorale"))
@@ -59,37 +59,33 @@ def notes_to_score(notes: Sequence[Note], meter: str = "4/4", title: str = "", t
             part.insert(start, n)
         part.insert(0, m21.clef.bestClef(part, recurse=True))
         score.insert(0, part)
+    name = ""
     if notes:
         key = score.analyze("key")
+        name = f"{key.tonic.name} {key.mode}"
         for part in score.parts:
             part.insert(0, m21.key.KeySignature(key.sharps))
-    return score
+    return score, name
 
 
 def write_files(roll: np.ndarray, low: int, grid: float, out_stem: Path, meter: str = "4/4",
-                title: str = "") -> dict[str, Path]:
-    """Write ``out_stem.mid`` and ``out_stem.musicxml`` (music21) for a roll; returns the paths."""
-    score = notes_to_score(roll_to_notes(roll, low, grid), meter=meter, title=title)
+                title: str = "") -> tuple[dict[str, Path], str]:
+    """Write ``out_stem.mid`` and ``out_stem.musicxml`` (music21) for a roll; returns the paths and
+    the key music21 finds."""
+    score, key = notes_to_score(roll_to_notes(roll, low, grid), meter=meter, title=title)
     out_stem.parent.mkdir(parents=True, exist_ok=True)
     paths = {"midi": out_stem.with_suffix(".mid"), "musicxml": out_stem.with_suffix(".musicxml")}
     with tempfile.TemporaryDirectory() as tmp:
         for fmt, path in paths.items():
             written = Path(score.write(fmt, fp=str(Path(tmp) / path.name)))
             atomic_write_bytes(path, written.read_bytes())      # whole file or none
-    return paths
+    return paths, key
 
 
 def read_notes(path: str | Path) -> list[Note]:
     """The notes of a music file as music21 parses them (ties merged, chords split), sorted."""
     arr = score_notes(parse_file(path))
     return sorted((int(p), float(s), float(e)) for p, s, e in arr)
-
-
-def key_name(path_or_score: Any) -> str:
-    """The key music21 finds in a file or score, e.g. ``'C major'``."""
-    score = parse_file(path_or_score) if isinstance(path_or_score, (str, Path)) else path_or_score
-    k = score.analyze("key")
-    return f"{k.tonic.name} {k.mode}"
 
 
 # ------------------------------------------------------------------------------- primes
