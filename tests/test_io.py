@@ -157,3 +157,25 @@ def test_first_round_files_still_load(trained):
     back = rnnlab.load(path)
     np.testing.assert_array_equal(back.predict(x), m.predict(x))
     assert back.compiled_loss.name == "binary_crossentropy"
+
+
+def test_task_models_are_saved_by_full_name_and_files_import_only_rnnlab(tmp_path):
+    """Model classes defined by a task (rnnlab.tasks...) are saved under their full name, which
+    rnnlab.load imports in a fresh process; a file naming any other module is refused."""
+    import subprocess
+    import sys
+    from rnnlab.registry import class_key, model_class
+    from rnnlab.tasks.chorales.model import ChoraleModel
+    assert class_key(ChoraleModel) == "rnnlab.tasks.chorales.model.ChoraleModel"
+    assert class_key(rnnlab.TextModel) == "TextModel"
+    code = "from rnnlab.registry import model_class; print(model_class('rnnlab.tasks.chorales.model.ChoraleModel'))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0 and "ChoraleModel" in out.stdout, out.stderr
+    code = ("import rnnlab, sys; m = rnnlab.load(sys.argv[1]); print(type(m).__module__)")
+    path = tmp_path / "m"
+    rnnlab.Sequential([rnnlab.Dense(1)], input_size=2).save(path)
+    doc = __import__("json").loads((path / "model.json").read_text())
+    doc["class"] = "os.system"                          # a file never makes rnnlab import other modules
+    (path / "model.json").write_text(__import__("json").dumps(doc))
+    out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True)
+    assert out.returncode != 0 and "unknown model class 'os.system'" in out.stderr

@@ -28,6 +28,8 @@ name in different modules never collide.
 """
 from __future__ import annotations
 
+import importlib
+
 from typing import Any, Callable, TypeVar
 
 from .errors import InputError, ModelFileError
@@ -40,9 +42,23 @@ _MODELS: dict[str, type] = {}        # class name -> model class
 
 
 def class_key(cls: type) -> str:
-    """The name a class is saved and loaded by: ``"LSTM"`` for rnnlab's own, ``"module.Qualname"`` else."""
-    own = cls.__module__ == "rnnlab" or cls.__module__.startswith("rnnlab.")
+    """The name a class is saved and loaded by: ``"LSTM"`` for the library's own (imported with
+    ``rnnlab``), ``"module.Qualname"`` else — also for the tasks' own models (``rnnlab.tasks...``),
+    whose module :func:`model_class` imports when a file names it."""
+    own = (cls.__module__ == "rnnlab" or cls.__module__.startswith("rnnlab.")) \
+        and not cls.__module__.startswith("rnnlab.tasks.")
     return cls.__name__ if own and "<locals>" not in cls.__qualname__ else f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _import_own_module(name: str) -> None:
+    """Import the module of ``"rnnlab....Qualname"`` (rnnlab's own modules only: a file never
+    makes rnnlab import anything else)."""
+    module = name.rpartition(".")[0]
+    if module == "rnnlab" or module.startswith("rnnlab."):
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            pass
 
 
 def register_layer(cls: T | None = None, *, short: str | None = None) -> T | Callable[[T], T]:
@@ -62,6 +78,8 @@ def register_model(cls: T) -> T:
 
 
 def layer_class(name: str) -> type:
+    if name not in _LAYERS:
+        _import_own_module(name)
     try:
         return _LAYERS[name]
     except KeyError:
@@ -69,6 +87,11 @@ def layer_class(name: str) -> type:
 
 
 def model_class(name: str) -> type:
+    if name not in _MODELS:
+        _import_own_module(name)
+        tasks_own = [k for k in _MODELS if k.startswith("rnnlab.tasks.") and k.endswith("." + name)]
+        if "." not in name and len(tasks_own) == 1:      # saved before task models had full names
+            name = tasks_own[0]
     try:
         return _MODELS[name]
     except KeyError:
