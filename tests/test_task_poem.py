@@ -157,7 +157,8 @@ def test_heads_outside_the_vocabulary_are_named():
 
 def test_config_errors_name_the_option():
     for options, flag in [({"max_poems": 10}, "--max-poems"), ({"lr": -1.0}, "--lr"), ({"hidden": 0}, "--hidden"),
-                          ({"ngram": 9}, "--ngram"), ({"lr_decay": 0.0}, "--lr-decay")]:
+                          ({"ngram": 9}, "--ngram"), ({"lr_decay": 0.0}, "--lr-decay"),
+                          ({"test_fraction": 0.0}, "--test-fraction"), ({"top_k": 0}, "--top-k")]:
         with pytest.raises(InputError, match=flag):
             poem.check(poem.Config(**options))
 

@@ -52,7 +52,7 @@ class Config(TaskConfig):
     clipnorm: float = option(5.0, "global gradient-norm clip")
     val_fraction: float = option(0.05, "share of the poems held out for validation")
     test_fraction: float = option(0.05, "share of the poems held out for the test")
-    ngram: int = option(3, "largest n of the Kneser-Ney baselines")
+    ngram: int = option(4, "largest n of the Kneser-Ney baselines (2 … 5; the best on validation is reported beside the model)")
     temperature: float = option(0.8, "sampling temperature of the samples and the shape check")
     top_k: int | None = option(None, "sample among the K most probable characters only", none="all")
     samples: int = option(20, "sample poems written to samples.txt / samples.png")
@@ -71,6 +71,9 @@ def check(cfg: Config) -> None:
             raise InputError(f"{flag}: expected an integer >= 0, got {v!r}")
         if f.name in ("lr", "clipnorm", "temperature") and not (isinstance(v, (int, float)) and np.isfinite(v) and v > 0):
             raise InputError(f"{flag}: expected a finite number > 0, got {v!r}")
+    for name in ("val_fraction", "test_fraction"):
+        if not 0.0 < getattr(cfg, name) < 0.5:
+            raise InputError(f"--{name.replace('_', '-')}: expected a fraction in (0, 0.5), got {getattr(cfg, name)!r}")
     if not 0.0 < cfg.lr_decay <= 1.0:
         raise InputError(f"--lr-decay: expected a factor in (0, 1], got {cfg.lr_decay!r}")
     if not 0.0 <= cfg.dropout < 1.0:

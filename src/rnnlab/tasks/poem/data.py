@@ -9,7 +9,8 @@ the padding is masked out of the loss.
 
 >>> format_poem(["春眠不觉晓", "处处闻啼鸟", "夜来风雨声", "花落知多少"])
 '春眠不觉晓，处处闻啼鸟。夜来风雨声，花落知多少。'
->>> parse_poem('{"title": "t", "author": "a", "chars": 5, "lines": ["春眠不觉晓", "处处闻啼"]}', "x.jsonl, line 3")
+>>> parse_poem('{"title": "t", "author": "a", "chars": 5, "lines": ["春眠不觉晓", "处处闻啼", "夜来风雨声", "花落知多少"]}',
+...            "x.jsonl, line 3")
 Traceback (most recent call last):
 ...
 rnnlab.errors.InputError: x.jsonl, line 3: line 2 of the poem ('处处闻啼') has 4 characters, expected 5 ("chars")

@@ -67,6 +67,8 @@ def write_samples(folder, samples: Sequence[dict[str, Any]], sampling: Sampling,
     """samples.txt, and samples.png when a CJK font is installed; what was written (and why not)."""
     text = samples_text(samples, folder.path, sampling)
     folder.write_text("samples.txt", text)
+    if not samples:
+        return {"picture": None, "picture_skipped": "no samples (--samples 0)"}
     try:
         poems = [(f"{s['heads']} · {s['chars']}言 · seed {s['seed']}", s["text"]) for s in samples]
         draw_poems(folder.file("samples.png"), poems, title=title)
