@@ -46,6 +46,8 @@ def test_constraints_ban_force_and_allow_per_position():
     assert c.allowed(2, 1).tolist() == [[False, True, False, False]]   # allowed ∩ not banned
     assert distribution(Z, Sampling(), c.allowed(0, 1))[0] == pytest.approx([0, 0.5, 2 / 6, 1 / 6])
     assert choose(Z, Sampling(greedy=True), None, c.allowed(0, 1)).tolist() == [1]
+    with pytest.raises(InputError, match="token id 0 is also banned"):
+        Constraints(3, banned=[0], forced={1: 0}).allowed(1, 1)
     with pytest.raises(InputError, match="no token possible at position 0"):
         Constraints(2, banned=[0, 1]).allowed(0, 1)
     with pytest.raises(InputError, match="token ids must lie"):

@@ -114,6 +114,9 @@ class Constraints:
             ids = np.broadcast_to(forced, (batch,)) if forced.ndim == 0 or forced.size == 1 else forced
             if ids.shape != (batch,):
                 raise InputError(f"forced[{position}]: expected one id or {batch} (one per sequence), got {ids.shape}")
+            clash = np.intersect1d(ids, self.banned)
+            if clash.size:
+                raise InputError(f"forced[{position}]: token id {int(clash[0])} is also banned")
             mask[:] = False
             mask[np.arange(batch), ids.reshape(-1)] = True
         if not mask.any(axis=1).all():
