@@ -34,3 +34,15 @@ def test_short_run(tmp_path):
     pred = rnnlab.load(out / "model").generate(tx, ty.shape[1], src_mask=tm)
     assert float(np.mean((pred == ty).all(axis=1))) == m["test_exact_match"]
     assert float(np.mean(pred == ty)) == m["test_char_accuracy"]
+
+
+def test_short_run_with_attention_and_pooled_context(tmp_path):
+    """The new pieces: c = tanh(W·mean h + b), additive attention, teacher forcing 0.8."""
+    out = tmp_path / "dates-attn"
+    assert main(["run", "dates", "--quiet", "--epochs", "3", "--samples", "2000", "--hidden", "32",
+                 "--context", "pool", "--attention", "additive", "--teacher-forcing", "0.8", "--out", str(out)]) == 0
+    doc = json.loads((out / "metrics.json").read_text())
+    assert doc["hyperparameters"]["attention"] == "additive"
+    back = rnnlab.load(out / "model")
+    assert back.get_config()["context"] == "pool" and back.attn is not None
+    assert doc["metrics"]["test_char_accuracy"] > doc["baselines"]["per_character_majority_char_accuracy"]

@@ -24,6 +24,7 @@ COMMANDS = {
     "export": "rnnlab.interop.command",
     "compose": "rnnlab.tasks.chorales.compose",
     "classify": "rnnlab.tasks.sentiment.classify",
+    "translate": "rnnlab.tasks.translate.command",
 }
 
 

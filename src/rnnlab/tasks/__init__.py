@@ -42,6 +42,7 @@ TASKS = {
     "couplet": "rnnlab.tasks.couplet",
     "chorales": "rnnlab.tasks.chorales",
     "sentiment": "rnnlab.tasks.sentiment",
+    "translate": "rnnlab.tasks.translate",
 }
 
 

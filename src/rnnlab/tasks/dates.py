@@ -2,7 +2,10 @@
 
 ``"27 nov 2026"``, ``"friday, november 27, 2026"``, ``"11/27/26"`` … → ``"2026-11-27"``.
 The source has 8–29 characters, the target always 10: the lecture's encoder–decoder
-(:mod:`rnnlab.seq2seq`), with either decoder structure (``--structure context|state``).
+(:mod:`rnnlab.seq2seq`), with either decoder structure (``--structure context|state``), any of
+the three contexts (``--context last|transform|pool``) and optional attention
+(``--attention additive|dot|general``); the test dates are decoded greedily, exactly 10
+characters (:func:`rnnlab.decoding.greedy_decode` with ``stop=False``).
 Train, validation and test dates are disjoint days, so the test measures generalisation to
 dates never seen. Baselines: the most common target string, and per-character majority.
 """
@@ -16,7 +19,8 @@ import numpy as np
 
 from ..callbacks import Callback
 from ..data.padding import pad_sequences
-from ..seq2seq import STRUCTURES, Seq2Seq
+from ..decoding import greedy_decode
+from ..seq2seq import ATTENTIONS, CONTEXTS, STRUCTURES, Seq2Seq
 from .base import RunContext
 from .config import CELL_CHOICES, TaskConfig, option
 
@@ -37,6 +41,10 @@ class Config(TaskConfig):
     cell: str = option("gru", "recurrent cell of the encoder and the decoder", choices=CELL_CHOICES)
     structure: str = option("state", "decoder structure of the lecture: c at every step (context), "
                             "or c as the initial state only (state)", choices=STRUCTURES)
+    context: str = option("last", "c = h_S (last), tanh(W h_S + b) (transform), tanh(W mean h + b) (pool)",
+                          choices=CONTEXTS)
+    attention: str = option("none", "attention over the encoder states", choices=ATTENTIONS)
+    teacher_forcing: float = option(1.0, "probability of feeding the true previous character in training")
     samples: int = option(12000, "training pairs (validation and test: 2000 other days each)")
 
 
@@ -90,7 +98,8 @@ def make_data(config: Config) -> dict[str, tuple]:
 def run(config: Config, ctx: RunContext) -> dict:
     data = make_data(config)
     model = Seq2Seq(len(SRC_CHARS), len(TGT_CHARS) + 1, hidden=config.hidden, embed=16, cell=config.cell,
-                    structure=config.structure, bos=BOS, seed=config.seed)
+                    structure=config.structure, context=config.context, attention=config.attention,
+                    teacher_forcing=config.teacher_forcing, bos=BOS, seed=config.seed)
     model.compile(optimizer="adam", lr=config.lr, clipnorm=5.0)
     sx, sm, ty = data["train"][:3]
     vx, vm, vy = data["val"][:3]
@@ -98,7 +107,7 @@ def run(config: Config, ctx: RunContext) -> dict:
                         validation_data=((vx, vy), vy, (vm, None)), callbacks=[ValSequenceAccuracy(vx, vy, vm)],
                         **ctx.fit_options())
     tx, tm, tyy, ts, tt = data["test"]
-    pred = model.generate(tx, tyy.shape[1], src_mask=tm)
+    pred = greedy_decode(model, tx, tm, max_len=tyy.shape[1], stop=False).ids
     exact = float(np.mean((pred == tyy).all(axis=1)))
     char_acc = float(np.mean(pred == tyy))
     train_targets = data["train"][4]
@@ -115,6 +124,6 @@ def run(config: Config, ctx: RunContext) -> dict:
     doc = folder.write_metrics({"test_exact_match": exact, "test_char_accuracy": char_acc,
                                 "test_dates": int(len(ts))}, baselines)
     ctx.say(shown)
-    ctx.result(f"dates ({config.cell}, {config.structure}): exact match on unseen dates {exact:.4f}, "
+    ctx.result(f"dates ({config.cell}, {config.structure}, {config.context}, attention {config.attention}): exact match on unseen dates {exact:.4f}, "
                f"characters {char_acc:.4f} (most common date {baselines['most_common_date']:.4f})  -> {folder.path}")
     return doc
