@@ -10,7 +10,9 @@ Metrics (on the same test pairs for every system):
   vocabulary (characters rarer than ``min_count`` in training form one ``<unk>`` class, for the
   model and the table alike).
 * **reduplication share**: of the first lines holding a reduplication AA at positions (i, i+1)
-  (like 层层), the share whose output has a reduplication at all of those positions.
+  (like 层层), the share whose output has a reduplication at all of those positions. Beside it,
+  the **spurious reduplication share**: of the other first lines, the share whose output holds a
+  reduplication anyway (a system that reduplicates everywhere would score 1 on the first).
 
 Baselines:
 
@@ -55,6 +57,12 @@ def reduplication_share(first_lines: Sequence[str], outputs: Sequence[str]) -> t
     return (hits / count if count else None), count
 
 
+def spurious_reduplication_share(first_lines: Sequence[str], outputs: Sequence[str]) -> float | None:
+    """Of the first lines WITHOUT a reduplication, the share whose output holds one anyway."""
+    plain = [out for first, out in zip(first_lines, outputs, strict=True) if not reduplication_positions(first)]
+    return sum(bool(reduplication_positions(out)) for out in plain) / len(plain) if plain else None
+
+
 def char_accuracy(outputs: Sequence[str], truths: Sequence[str]) -> float:
     """Share of characters equal to the true ones (lines compared position by position)."""
     right = total = 0
@@ -79,7 +87,8 @@ def scores(first_lines: Sequence[str], truths: Sequence[str], outputs: Sequence[
     return {"char_accuracy": char_accuracy(outputs, truths),
             "nats_per_char": nats_per_char,
             "perplexity": None if nats_per_char is None else perplexity(nats_per_char),
-            "reduplication_share": share, "reduplication_lines": count}
+            "reduplication_share": share, "reduplication_lines": count,
+            "spurious_reduplication_share": spurious_reduplication_share(first_lines, outputs)}
 
 
 # ---------------------------------------------------------------------------------- baselines
@@ -150,6 +159,6 @@ class AlignedTable:
 
 
 def best_beta(table: AlignedTable, val_pairs: Sequence[Pair], vocab: Vocabulary,
-              grid: Sequence[float] = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0)) -> float:
+              grid: Sequence[float] = (1.0, 3.0, 10.0, 30.0, 100.0, 200.0, 300.0, 1000.0)) -> float:
     """The smoothing weight of the table's distribution with the lowest validation nats."""
     return min(grid, key=lambda beta: table.nats_per_char(val_pairs, vocab, beta))

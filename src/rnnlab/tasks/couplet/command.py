@@ -1,4 +1,4 @@
-"""``rnnlab couplet RUN_OR_MODEL 风吹水面层层浪 [more first lines] [--temperature T] [--top-k K] [--seed S]``.
+"""``rnnlab couplet RUN_OR_MODEL 风吹水面层层浪 [more first lines] [--temperature T] [--top-k K] [--greedy] [--seed S]``.
 
 Prints one second line per first line, each exactly as long as its first line, with a saved
 couplet model (a ``rnnlab run couplet`` folder or its ``model/``). By default every position takes
@@ -30,13 +30,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--temperature", type=float, default=None,
                    help="sample at this temperature instead of taking the most probable character")
     p.add_argument("--top-k", type=int, default=None, help="sample among the K most probable characters only")
+    p.add_argument("--greedy", action="store_true",
+                   help="the most probable character at every position (the default; overrides the two above)")
     p.add_argument("--seed", type=int, default=0, help="random seed of the sampling (default 0)")
 
 
 def main(args: argparse.Namespace) -> int:
     lines = [check_first_line(t) for t in args.first_lines]           # bad input fails before loading
     sampling = GREEDY
-    if args.temperature is not None or args.top_k is not None:
+    if not args.greedy and (args.temperature is not None or args.top_k is not None):
         sampling = Sampling(temperature=1.0 if args.temperature is None else args.temperature, top_k=args.top_k)
     model = load_run_or_model(args.model, TextModel)
     for line in lines:
