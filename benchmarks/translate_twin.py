@@ -173,6 +173,7 @@ def main(argv=None) -> int:
     p.add_argument("--epochs", type=int, default=None)
     for name in ("hidden", "embedding", "max_pairs"):
         p.add_argument(f"--{name.replace('_', '-')}", type=int, default=None, help="override the run's option")
+    p.add_argument("--attention", default=None, help="override the run's attention")
     args = p.parse_args(argv)
     cfg, max_epochs = task.Config(), None
     if args.run is not None:
@@ -180,7 +181,7 @@ def main(argv=None) -> int:
         fields = {f.name for f in dataclasses.fields(task.Config)}
         cfg = task.Config(**{k: v for k, v in doc["hyperparameters"].items() if k in fields})
         max_epochs = doc["metrics"]["epochs_run"]
-    cfg = dataclasses.replace(cfg, **{k: getattr(args, k) for k in ("hidden", "embedding", "max_pairs")
+    cfg = dataclasses.replace(cfg, **{k: getattr(args, k) for k in ("hidden", "embedding", "max_pairs", "attention")
                                       if getattr(args, k) is not None})
     max_epochs = args.epochs or max_epochs or cfg.epochs
     torch.set_num_threads(args.threads)

@@ -83,7 +83,7 @@ def test_short_run_and_translate_command(monkeypatch, tmp_path, capsys):
     assert {"metrics.json", "history.csv", "examples.txt", "test_translations.tsv", "model", "attention.png"} <= \
         {p.name for p in out.iterdir()}
     model = rnnlab.load(out / "model")
-    assert model.src_vocab is not None and model.tgt_vocab is not None and model.attention_kind == "general"
+    assert model.src_vocab is not None and model.tgt_vocab is not None and model.attention_kind == "additive"
     capsys.readouterr()
 
     png = tmp_path / "att.png"

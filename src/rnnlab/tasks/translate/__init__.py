@@ -41,7 +41,8 @@ class Config(TaskConfig):
                             choices=STRUCTURES)
     context: str = option("transform", "c = h_S (last), tanh(W h_S + b) (transform), tanh(W mean h + b) (pool)",
                           choices=CONTEXTS)
-    attention: str = option("general", "attention over the encoder states", choices=ATTENTIONS)
+    attention: str = option("additive", "attention over the encoder states (additive: the best measured, "
+                            "docs/seq2seq.md)", choices=ATTENTIONS)
     cell: str = option("gru", "recurrent cell (encoder and decoder)", choices=CELL_CHOICES)
     layers: int = option(1, "stacked layers in the encoder and in the decoder")
     bidirectional: bool = option(True, "bidirectional encoder (--no-bidirectional: left to right only)")
