@@ -244,6 +244,27 @@ class Vocabulary:
         return cls.from_dict(doc, str(path))
 
 
+# ------------------------------------------------------------------------------------ files
+def read_text_file(relpath: str, path: str | os.PathLike | None, option: str) -> tuple[str, Path]:
+    """A UTF-8 data file: ``path`` if it is a file, else :func:`~rnnlab.data.paths.find_data_file`
+    (``relpath`` in ``path`` or the data folders; the not-found message names ``option``);
+    returns the text and the file. Bad bytes → :class:`InputError` with their offset."""
+    from .paths import find_data_file
+    from ..errors import DataNotFoundError
+    if path is not None and Path(path).is_file():
+        file = Path(path)
+    else:
+        try:
+            file = find_data_file(relpath, path)
+        except DataNotFoundError as exc:
+            raise DataNotFoundError(f"{exc}\nOr give the file with {option} PATH.") from None
+    try:
+        return file.read_bytes().decode("utf-8"), file
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{file}: not UTF-8 text ({exc.reason} at byte {exc.start}); convert it, "
+                         "e.g. iconv -f latin1 -t utf-8") from None
+
+
 # ------------------------------------------------------------------------------------ layouts
 def contiguous_split(text: str, val_fraction: float = 0.05, test_fraction: float = 0.05) -> tuple[str, str, str]:
     """Train / validation / test as three contiguous parts, in that order (the test text is the

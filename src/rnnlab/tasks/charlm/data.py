@@ -7,9 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ...data.paths import find_data_file
-from ...data.text import UNK, Vocabulary, contiguous_split, stream_batches
-from ...errors import DataNotFoundError, InputError
+from ...data.text import UNK, Vocabulary, contiguous_split, read_text_file, stream_batches
+from ...errors import InputError
 from ...ngram import KneserNey, unigram_log_probs
 
 DEFAULT_TEXT = "text/shakespeare.txt"
@@ -18,19 +17,7 @@ DEFAULT_TEXT = "text/shakespeare.txt"
 def read_text(path: str | None) -> tuple[str, Path]:
     """The training text: ``path`` (a file, or a folder holding ``text/shakespeare.txt``), else
     Shakespeare from the data folders; UTF-8, decoding errors named with their byte offset."""
-    if path is not None and Path(path).is_file():
-        file = Path(path)
-    else:
-        try:
-            file = find_data_file(DEFAULT_TEXT, path)
-        except DataNotFoundError as exc:
-            raise DataNotFoundError(f"{exc}\nOr give any UTF-8 text file with --text PATH.") from None
-    raw = file.read_bytes()
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{file}: not UTF-8 text ({exc.reason} at byte {exc.start}); convert it, "
-                         "e.g. iconv -f latin1 -t utf-8") from None
+    text, file = read_text_file(DEFAULT_TEXT, path, "--text")
     if len(text) < 1000:
         raise InputError(f"{file}: {len(text)} characters is too little text for a language model (want ≥ 1000)")
     return text, file

@@ -18,9 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ...data.paths import find_data_file
-from ...data.text import PAD, UNK, Vocabulary, tokenize
-from ...errors import DataNotFoundError, InputError
+from ...data.text import PAD, UNK, Vocabulary, read_text_file, tokenize
+from ...errors import InputError
 
 DEFAULT_FILE = "sentiment/movieReviewSnippets_GroundTruth.txt"
 PARTS = ("train", "val", "test")
@@ -72,18 +71,7 @@ def _parse_line(line: str, where: str) -> tuple[int, float, str]:
 def read_snippets(path: str | None = None) -> Snippets:
     """The snippets of ``path`` (the file, or a folder holding ``sentiment/…GroundTruth.txt``), else
     of the data folders (``$RNNLAB_DATA``); snippets rated exactly 0 dropped and counted."""
-    if path is not None and Path(path).is_file():
-        file = Path(path)
-    else:
-        try:
-            file = find_data_file(DEFAULT_FILE, path)
-        except DataNotFoundError as exc:
-            raise DataNotFoundError(f"{exc}\nOr give the snippets file with --data PATH.") from None
-    raw = file.read_bytes()
-    try:
-        content = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{file}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    content, file = read_text_file(DEFAULT_FILE, path, "--data")
     ids, ratings, texts, zeros, seen = [], [], [], 0, {}
     for n, line in enumerate(content.splitlines(), start=1):
         if not line.strip():
