@@ -23,11 +23,13 @@ ROWS = (
     ("state-last-none", "state", "last", "none"),
     ("context-last-none", "context", "last", "none"),
     ("state-transform-none", "state", "transform", "none"),
+    ("context-transform-none", "context", "transform", "none"),
     ("state-pool-none", "state", "pool", "none"),
     ("context-pool-none", "context", "pool", "none"),
     ("state-transform-additive", "state", "transform", "additive"),
     ("state-transform-dot", "state", "transform", "dot"),
     ("state-transform-general", "state", "transform", "general"),
+    ("context-transform-additive", "context", "transform", "additive"),
 )
 
 
