@@ -252,8 +252,8 @@ def test_what_has_no_torch_twin_is_a_clear_error(torch):
         to_torch(model(rnnlab.IndRNN(H)))
     with pytest.raises(InputError, match="sigmoid"):
         to_torch(model(SimpleRNN(H, activation="sigmoid")))
-    with pytest.raises(InputError, match="only Sequential"):
-        to_torch(rnnlab.Seq2Seq(5, 6, hidden=4, embed=3))
+    with pytest.raises(InputError, match="IndRNN has no PyTorch equivalent"):
+        to_torch(rnnlab.Seq2Seq(5, 6, hidden=4, embed=3, cell="indrnn"))
     with pytest.raises(InputError, match="not built"):
         to_torch(Sequential([GRU(H)]))
     with pytest.raises(InputError, match="proj_size"):

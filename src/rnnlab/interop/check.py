@@ -45,6 +45,38 @@ def reference_output(model, x: np.ndarray, lengths: np.ndarray | None = None, ou
     return z
 
 
+def sample_seq2seq_inputs(model, batch: int = 3, src_steps: int = 7, tgt_steps: int = 5,
+                          seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(src, tgt, src_lengths, tgt_lengths)``: random token ids for a ``Seq2Seq`` and lengths from
+    the full length down to 1 (the first sequence is full length)."""
+    rng = np.random.default_rng(seed)
+    src = rng.integers(0, model.in_vocab, size=(batch, src_steps)).astype(np.int64)
+    tgt = rng.integers(0, model.out_vocab, size=(batch, tgt_steps)).astype(np.int64)
+    src_n, tgt_n = (np.maximum(1, n - np.arange(batch) * max(1, (n + 1) // 3)).astype(np.int64)
+                    for n in (src_steps, tgt_steps))
+    return src, tgt, src_n, tgt_n
+
+
+def seq2seq_reference_output(model, src: np.ndarray, tgt: np.ndarray, src_lengths: np.ndarray | None = None,
+                             tgt_lengths: np.ndarray | None = None, output: str = "logits") -> np.ndarray:
+    """A ``Seq2Seq``'s teacher-forced logits (or softmax, per ``output``) with padding given by lengths."""
+    masks = tuple(None if n is None else lengths_to_mask(np.asarray(n, dtype=np.int64), np.asarray(a).shape[1])
+                  for n, a in ((src_lengths, src), (tgt_lengths, tgt)))
+    z = model.predict((src, tgt), mask=None if all(m is None for m in masks) else masks, logits=True)
+    return softmax(z) if output_function(model, output) == "softmax" else z
+
+
+def seq2seq_torch_output(module, src: np.ndarray, tgt: np.ndarray, src_lengths: np.ndarray | None = None,
+                         tgt_lengths: np.ndarray | None = None) -> np.ndarray:
+    """Run a :class:`~rnnlab.interop.torch_seq2seq.TorchSeq2Seq` on numpy ids and lengths (no gradients)."""
+    import torch
+
+    def t(a):
+        return None if a is None else torch.from_numpy(np.asarray(a, dtype=np.int64))
+    with torch.no_grad():
+        return module(t(src), t(tgt), t(src_lengths), t(tgt_lengths)).numpy()
+
+
 def onnxruntime_session(path: str | os.PathLike):
     """An ONNX Runtime session (CPU, one thread) for the ONNX file at ``path``."""
     import onnxruntime as ort

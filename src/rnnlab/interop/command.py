@@ -3,7 +3,8 @@
 Loads a saved model (a run folder or its ``model/``) and writes it as an ONNX file
 (:func:`rnnlab.interop.onnx.export`) and/or a PyTorch state dict
 (``torch.save(to_torch(model).state_dict())``), printing the code that builds the module the
-state dict loads into. Unless ``--no-check``, each file is run beside rnnlab on a random
+state dict loads into. A ``Seq2Seq`` exports to PyTorch only (a ``TorchSeq2Seq``); ``--onnx``
+for one is a one-line error. Unless ``--no-check``, each file is run beside rnnlab on a random
 variable-length batch and the largest absolute difference is printed.
 """
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 from ..errors import InputError
 from ..fileio import atomic_write_bytes
 from ..io import load_run_or_model
+from ..seq2seq import Seq2Seq
 from .torch import OUTPUTS, output_function
 
 SUMMARY = "export a saved model to ONNX (runs in ONNX Runtime) and/or a PyTorch state dict"
@@ -46,8 +48,9 @@ def main(args: argparse.Namespace) -> int:
         raise InputError("export: say what to write: --onnx OUT.onnx and/or --torch OUT.pt")
     model = load_run_or_model(args.model)
     from . import check
-    if args.onnx is not None:
-        from .onnx import export
+    if args.onnx is not None:                        # first: nothing is written when ONNX cannot be
+        from .onnx import check_exportable, export
+        check_exportable(model)                      # a Seq2Seq: a one-line error pointing to --torch
         output = args.output or "auto"
         path = export(model, args.onnx, opset=args.opset, lengths=args.lengths, output=output)
         print(f"wrote {path} (ONNX opset {args.opset}, {'with' if args.lengths else 'without'} a lengths input, "
@@ -72,6 +75,10 @@ def main(args: argparse.Namespace) -> int:
         print(construction_code(model, str(args.torch), output=output))
         if not args.no_check:
             def tdiff() -> float:
+                if isinstance(model, Seq2Seq):
+                    src, tgt, src_n, tgt_n = check.sample_seq2seq_inputs(model)
+                    return check.max_abs_diff(check.seq2seq_torch_output(module, src, tgt, src_n, tgt_n),
+                                              check.seq2seq_reference_output(model, src, tgt, src_n, tgt_n, output))
                 x, lengths = check.sample_inputs(model)
                 return check.max_abs_diff(check.torch_output(module, x, lengths),
                                           check.reference_output(model, x, lengths, output))

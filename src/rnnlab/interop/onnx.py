@@ -44,6 +44,7 @@ from ..layers.embedding import Embedding
 from ..layers.onehot import OneHot
 from ..layers.pooling import TimePool
 from ..layers.recurrent import Recurrent
+from ..seq2seq import Seq2Seq
 from .onnx_recurrent import onnx_recurrent_spec
 from .torch import output_function, sequential_layers
 
@@ -147,12 +148,20 @@ def _time_pool(g: GraphBuilder, mode: str, x_tm: str, lengths: str, valid_tm: st
     return _reduce(g, "ReduceMax", g.op1("Where", [valid_tm, x_tm, low]), opset)
 
 
+def check_exportable(model) -> None:
+    """An InputError, before any work, for a model that has no ONNX export (a ``Seq2Seq``)."""
+    if isinstance(model, Seq2Seq):
+        raise InputError("ONNX export of a Seq2Seq is not supported (only Sequential and TextModel models export "
+                         "to ONNX); export it to PyTorch instead: --torch OUT.pt (rnnlab.interop.torch.to_torch)")
+
+
 def build_model_proto(model, *, opset: int = DEFAULT_OPSET, lengths: bool = False, output: str = "auto",
                       dtype: str | np.dtype = "float32"):
     """The checked ``onnx.ModelProto`` :func:`export` writes (same arguments)."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
+    check_exportable(model)
     layers = sequential_layers(model)
     if isinstance(model, Layer):
         raise InputError("export: pass a model (Sequential or TextModel), not a single layer")

@@ -5,18 +5,19 @@ orders (LSTM i, f, g, o; GRU r, z, n with the reset gate after the product), so 
 is a copy under torch's state-dict names (``weight_ih_l0``, ``weight_ih_l0_reverse`` …); see
 docs/interop.md for the formulas.
 
-* :func:`to_torch` (rnnlab ``Sequential``/``TextModel`` or one layer → ``torch.nn.Module``) and
-  :func:`from_torch` (the reverse, also for plain ``nn.LSTM``/``nn.GRU``/``nn.RNN`` of any depth,
-  ``nn.Linear``, ``nn.Embedding``, ``nn.Sequential``/``nn.ModuleList`` of them, and a
-  ``DistributedDataParallel`` wrapper);
+* :func:`to_torch` (rnnlab ``Sequential``/``TextModel``, ``Seq2Seq`` or one layer →
+  ``torch.nn.Module``) and :func:`from_torch` (the reverse, also for plain
+  ``nn.LSTM``/``nn.GRU``/``nn.RNN`` of any depth, ``nn.Linear``, ``nn.Embedding``,
+  ``nn.Sequential``/``nn.ModuleList`` of them, and a ``DistributedDataParallel`` wrapper); a
+  ``Seq2Seq`` becomes a :class:`~rnnlab.interop.torch_seq2seq.TorchSeq2Seq` and back;
 * :func:`layer_state_dict` / :func:`load_layer_state_dict`: one recurrent layer in
   ``nn.LSTM``'s state-dict naming;
 * :func:`construction_code`: the Python that builds the module a saved state dict loads into.
 
 What has no PyTorch twin raises :class:`~rnnlab.errors.InputError` saying so: ``IndRNN``,
 ``GRU(reset_after=False)`` (the lecture's reset-before candidate), ``SimpleRNN`` with the sigmoid
-activation, models other than ``Sequential`` (the seq2seq encoder–decoder is not covered yet),
-layers not listed in :func:`to_torch` (e.g. attention).
+activation, models other than ``Sequential``/``TextModel``/``Seq2Seq``, layers not listed in
+:func:`to_torch` (attention travels inside a ``Seq2Seq`` only).
 torch is imported only when these functions run.
 """
 from __future__ import annotations
@@ -25,9 +26,6 @@ from typing import Any
 
 import numpy as np
 
-from ..cells.gru import GRUCell
-from ..cells.lstm import LSTMCell
-from ..cells.simple import SimpleRNNCell
 from ..errors import InputError
 from ..layers.base import Layer
 from ..layers.bidirectional import Bidirectional
@@ -37,32 +35,10 @@ from ..layers.embedding import Embedding
 from ..layers.onehot import OneHot
 from ..layers.pooling import TimePool
 from ..layers.recurrent import Recurrent
+from ..seq2seq import Seq2Seq
 from ..sequential import Sequential
 from .torch_import import from_torch  # noqa: F401  (the reverse direction, in its own module)
-
-OUTPUTS = ("logits", "auto", "softmax", "sigmoid")
-
-
-# ------------------------------------------------------------------------------ recurrent kinds
-def torch_kind(layer: Recurrent) -> tuple[str, dict[str, Any]]:
-    """``("LSTM", {})``, ``("GRU", {})`` or ``("RNN", {"nonlinearity": ...})`` for a layer with a
-    PyTorch twin; an InputError naming the reason for the others."""
-    cell = layer.cell
-    if type(cell) is LSTMCell:
-        return "LSTM", {}
-    if type(cell) is GRUCell:
-        if not cell.reset_after:
-            raise InputError("GRU(reset_after=False) has no PyTorch equivalent: torch.nn.GRU applies the reset "
-                             "gate after the recurrent product (reset_after=True). Train with reset_after=True, or "
-                             "export to ONNX (GRU linear_before_reset=0 computes it)")
-        return "GRU", {}
-    if type(cell) is SimpleRNNCell:
-        if cell.activation not in ("tanh", "relu"):
-            raise InputError(f"SimpleRNN(activation={cell.activation!r}) has no PyTorch equivalent: torch.nn.RNN "
-                             "offers tanh and relu (ONNX's RNN operator runs sigmoid)")
-        return "RNN", {"nonlinearity": cell.activation}
-    raise InputError(f"{type(layer).__name__} has no PyTorch equivalent (torch.nn has RNN, LSTM and GRU); "
-                     "it cannot be converted")
+from .torch_kinds import OUTPUTS, output_function, torch_kind  # noqa: F401  (re-exported)
 
 
 def _np(t) -> np.ndarray:
@@ -162,28 +138,18 @@ def _layer_to_torch(layer: Layer, dtype):
                      "(supported: SimpleRNN, LSTM, GRU, Bidirectional, Dense, Embedding, OneHot, Dropout, TimePool)")
 
 
-def output_function(model, output: str) -> str | None:
-    """``None`` (logits), ``"softmax"`` or ``"sigmoid"`` for an ``output`` option; ``"auto"`` follows
-    the compiled loss (what ``model.predict`` returns)."""
-    if output not in OUTPUTS:
-        raise InputError(f"output: expected one of {OUTPUTS}, got {output!r}")
-    if output == "logits":
-        return None
-    if output != "auto":
-        return output
-    loss = type(getattr(model, "compiled_loss", None)).__name__
-    return {"CategoricalCrossEntropy": "softmax", "BinaryCrossEntropy": "sigmoid"}.get(loss)
-
-
 def sequential_layers(model) -> list[Layer]:
     """The layers of a Sequential model (or ``[layer]`` for one layer); an InputError for others."""
     if isinstance(model, Layer):
         if not model.built:
             raise InputError(f"{type(model).__name__}: build the layer first (its input size is needed)")
         return [model]
+    if isinstance(model, Seq2Seq):
+        raise InputError("a Seq2Seq is not a stack of layers: it converts to PyTorch as a whole (to_torch(model), "
+                         "rnnlab export --torch OUT.pt); it has no ONNX export")
     if not isinstance(model, Sequential):
-        raise InputError(f"{type(model).__name__} models cannot be converted yet: only Sequential models (and "
-                         "TextModel) are supported; the seq2seq encoder–decoder is not covered for now")
+        raise InputError(f"{type(model).__name__} models cannot be converted: only Sequential models (and "
+                         "TextModel) and Seq2Seq are supported")
     if not model.built:
         raise InputError("the model is not built yet (fit it or pass input_size)")
     return list(model.layers)
@@ -191,7 +157,10 @@ def sequential_layers(model) -> list[Layer]:
 
 def to_torch(model, output: str = "logits"):
     """A ``torch.nn.Module`` computing the same function as ``model`` (an rnnlab ``Sequential``,
-    ``TextModel`` or a single layer), in the model's dtype (float32 or float64).
+    ``TextModel``, ``Seq2Seq`` or a single layer), in the model's dtype (float32 or float64).
+
+    A ``Seq2Seq`` becomes a :class:`~rnnlab.interop.torch_seq2seq.TorchSeq2Seq` (called as
+    ``module(src, tgt, src_lengths, tgt_lengths)``: the teacher-forced logits; see that module).
 
     The module is a :class:`~rnnlab.interop.torch_modules.RnnlabSequential`: call it as
     ``module(x)`` or ``module(x, lengths=lengths)`` (int64, padding at the end, like rnnlab's
@@ -204,6 +173,9 @@ def to_torch(model, output: str = "logits"):
     from torch import nn
 
     from . import torch_modules as tm
+    if isinstance(model, Seq2Seq):
+        from .torch_seq2seq import seq2seq_to_torch
+        return seq2seq_to_torch(model, output)
     layers = sequential_layers(model)
     dtype = _torch_dtype(layers[0].dtype if isinstance(model, Layer) else model.dtype)
     mods = [_layer_to_torch(layer, dtype) for layer in layers]
@@ -218,6 +190,9 @@ def to_torch(model, output: str = "logits"):
 def construction_code(model, state_dict_path: str = "model.pt", output: str = "logits") -> str:
     """Python that builds the module :func:`to_torch` returns, with fresh weights, then loads a state
     dict saved with ``torch.save(module.state_dict(), state_dict_path)`` into it."""
+    if isinstance(model, Seq2Seq):
+        from .torch_seq2seq import construction_code as seq2seq_code
+        return seq2seq_code(model, state_dict_path, output)
     layers = sequential_layers(model)
     dt = "torch.float64" if np.dtype(layers[0].dtype) == np.float64 else "torch.float32"
     lines = []

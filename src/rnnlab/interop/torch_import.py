@@ -11,6 +11,7 @@ Each torch module becomes the rnnlab layer(s) computing the same function:
 | ``OneHot``, ``SequenceDropout``, ``nn.Dropout``, ``TimePool`` | ``OneHot``, ``Dropout``, ``TimePool`` |
 | a last ``nn.Softmax(dim=-1)`` / ``nn.Sigmoid`` | dropped; the model comes back compiled with cross-entropy / binary cross-entropy, so ``predict`` applies it |
 | ``RnnlabSequential``, ``nn.Sequential``, ``nn.ModuleList``, ``DistributedDataParallel`` | their contents |
+| ``TorchSeq2Seq`` (what ``to_torch`` makes of a ``Seq2Seq``; also inside DDP) | ``Seq2Seq`` (:mod:`rnnlab.interop.torch_seq2seq`) |
 """
 from __future__ import annotations
 
@@ -172,7 +173,17 @@ def from_torch(module, *, vocab=None, seed: int = 0):
     a plain ``nn.LSTM`` built with ``batch_first=False`` computes the same function on the
     transposed input. ``seed`` seeds the model's own shuffling and dropout, not the weights
     (they come from the module).
+
+    A :class:`~rnnlab.interop.torch_seq2seq.TorchSeq2Seq` (or DDP around one) comes back as the
+    :class:`~rnnlab.Seq2Seq` of its ``config`` (its recorded seed; ``vocab``: a pair of source and
+    target vocabularies, or None).
     """
+    from .torch_seq2seq import TorchSeq2Seq, seq2seq_from_torch
+    inner = module
+    if isinstance(getattr(inner, "module", None), TorchSeq2Seq):        # DistributedDataParallel / DataParallel
+        inner = inner.module
+    if isinstance(inner, TorchSeq2Seq):
+        return seq2seq_from_torch(inner, vocab=vocab)
     mods = _flatten(module)
     if not mods:
         raise InputError("from_torch: the module holds no layers")
