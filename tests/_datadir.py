@@ -1,8 +1,9 @@
 """Where the data tests find the real data sets, and how they isolate themselves from the user's.
 
-Real-data tests use ``$RNNLAB_DATA``. When it is unset they fall back to ``../shared/data`` next
-to the repository if that exists, else they skip -- except when ``$CI`` is set: then missing data
-is a failure, never a silent skip. No test may download anything: the fixtures replace
+Real-data tests use ``$RNNLAB_DATA``. When it is unset they search the library's own list,
+:func:`rnnlab.data.paths.data_dirs` (the cache, then ``shared/data`` beside the current folder or the
+checkout) -- the same folders ``rnnlab run`` searches -- else they skip, except when ``$CI`` is set:
+then missing data is a failure, never a silent skip. No test may download anything: the fixtures replace
 ``urllib.request.urlopen`` with a function that fails the test.
 """
 from __future__ import annotations
@@ -13,8 +14,7 @@ import urllib.request
 
 import pytest
 
-REPO = pathlib.Path(__file__).resolve().parents[1]
-FALLBACK = REPO.parent / "shared" / "data"
+from rnnlab.data.paths import FALLBACKS_VAR, data_dirs
 
 
 def _missing(reason: str) -> None:
@@ -29,10 +29,12 @@ def real_data_dir(*relpaths: str) -> pathlib.Path:
     if env:
         root = pathlib.Path(env)
         source = f"RNNLAB_DATA={env!r}"
-    elif FALLBACK.is_dir():
-        root, source = FALLBACK, f"fallback {FALLBACK}"
     else:
-        _missing(f"RNNLAB_DATA is unset and {FALLBACK} does not exist")
+        dirs = data_dirs()
+        found = [d for d in dirs if all((d / rel).is_file() for rel in relpaths)]
+        if not found:
+            _missing(f"RNNLAB_DATA is unset and none of {[str(d) for d in dirs]} holds {list(relpaths)}")
+        root, source = found[0], f"data folder {found[0]}"
     if not root.is_dir():
         _missing(f"{source} is not a folder")
     for rel in relpaths:
@@ -56,8 +58,9 @@ def use_real_data(mp: pytest.MonkeyPatch, tmp: pathlib.Path, *relpaths: str) -> 
 
 @pytest.fixture
 def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: pathlib.Path) -> pathlib.Path:
-    """No ``RNNLAB_DATA``, an empty cache under ``tmp_path``, and no downloads."""
+    """No ``RNNLAB_DATA``, no fallback folders, an empty cache under ``tmp_path``, and no downloads."""
     monkeypatch.delenv("RNNLAB_DATA", raising=False)
+    monkeypatch.setenv(FALLBACKS_VAR, "0")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     monkeypatch.setattr(urllib.request, "urlopen", _no_download)
     return tmp_path

@@ -144,7 +144,10 @@ def test_resume_errors_name_the_file(tmp_path, capsys):
 
 def test_bad_option_is_a_clear_error(tmp_path, capsys):
     assert main(["run", "echo", "--quiet", "--hidden", "0", "--out", str(tmp_path / "x")]) == 2
-    assert "hidden_size: expected a positive integer" in capsys.readouterr().err
+    err = capsys.readouterr().err.splitlines()       # argparse's form: the usage, then one error line
+    assert err[0].startswith("usage: rnnlab run echo")
+    assert err[-1] == "rnnlab run echo: error: argument --hidden: expected an integer >= 1, got 0"
+    assert not (tmp_path / "x").exists()
     assert main(["run", "echo", "--quiet", "--checkpoint-every", "0", "--out", str(tmp_path / "y")]) == 2
     assert "--checkpoint-every: expected a positive number" in capsys.readouterr().err
 

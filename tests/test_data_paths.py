@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import pathlib
+import stat
 import urllib.error
 import urllib.request
 
@@ -77,6 +79,12 @@ def test_cache_used_when_env_lacks_file(isolated_env, monkeypatch):
     assert find_data_file("ucr/A_TRAIN.ts") == cached
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def test_default_cache_is_home_dot_cache(monkeypatch, tmp_path):
     monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
     monkeypatch.setenv("HOME", str(tmp_path))
@@ -90,6 +98,7 @@ def test_not_found_without_url_explains_three_ways(isolated_env, monkeypatch):
     msg = str(info.value)
     assert "ucr/Foo_TRAIN.ts" in msg
     assert "path=" in msg and "RNNLAB_DATA" in msg
+    assert "--data" in msg.splitlines()[0]                 # the command line's option, on the first line
     assert str(isolated_env / "xdg" / "rnnlab" / "ucr" / "Foo_TRAIN.ts") in msg
 
 
@@ -107,6 +116,7 @@ def test_download_with_right_hash_lands_in_cache(isolated_env, monkeypatch):
     assert got.read_bytes() == PAYLOAD
     assert calls == [URL]
     assert sorted(p.name for p in got.parent.iterdir()) == ["x.csv"]  # no temp file left
+    assert stat.S_IMODE(got.stat().st_mode) == 0o666 & ~_umask()      # not mkstemp's 0600
     # A second call finds the cached copy and does not download again.
     assert find_data_file("dl/x.csv", url=URL, sha256=PAYLOAD_SHA) == got
     assert calls == [URL]

@@ -113,8 +113,10 @@ def test_unknown_dataset_is_a_clear_error(jv, tmp_path):
 
 
 def test_default_folder_names_the_dataset():
-    assert str(ucr.default_out(ucr.Config(dataset="GunPoint"))) == "runs/ucr-GunPoint"
-    assert str(ucr.default_out(ucr.Config(dataset="all"))) == "runs/ucr"
+    from rnnlab.tasks.launch import default_folder
+    gun = default_folder("ucr", ucr.Config(dataset="GunPoint"))
+    assert gun.parent.name == "runs" and gun.name.startswith("ucr-dataset_GunPoint-")
+    assert default_folder("ucr", ucr.Config(dataset="all")).name.startswith("ucr-dataset_all-")
 
 
 def _hand_built(n_features, n_classes, cell, hidden, layers, bidirectional, dropout, seed):

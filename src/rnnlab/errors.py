@@ -30,6 +30,10 @@ class CheckpointError(ModelFileError):
     """A training checkpoint that is missing, truncated, tampered with or does not fit the model."""
 
 
+class FolderInUseError(RnnlabError, OSError):
+    """Another live process holds the folder's lock (a run folder or a checkpoint folder)."""
+
+
 class TrainingInterrupted(RnnlabError):
     """Training stopped at a batch boundary on SIGINT (Ctrl-C) or SIGTERM, after writing a checkpoint.
 

@@ -19,11 +19,25 @@ import tempfile
 from pathlib import Path
 
 
+def current_umask() -> int:
+    """The process's umask, read without changing it where possible (``/proc/self/status`` on
+    Linux): setting it to 0 and back, the only portable way, opens a moment in which another
+    thread's new files would be world-writable."""
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o077)                   # (the fallback: briefly stricter, never looser)
+    os.umask(mask)
+    return mask
+
+
 def umask_mode(base: int = 0o666) -> int:
     """``base`` with the process's umask applied: the mode a new file (0o666) or folder (0o777) gets."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return base & ~mask
+    return base & ~current_umask()
 
 
 def fsync_dir(path: str | os.PathLike) -> None:
@@ -44,6 +58,8 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` via a temporary file in the same folder, fsync and ``os.replace``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    # mkstemp: created exclusively with mode 0600 (nobody else can open it meanwhile), then given
+    # the mode the user's umask asks for just before the rename makes it visible
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:

@@ -61,6 +61,36 @@ from .registry import register_model
 from .training import engine
 
 
+def wrap_description(text: str, width: int, indent: str = "    ") -> list[str]:
+    """``text`` in lines of at most ``width`` characters where possible, broken only after a comma
+    inside its brackets (a single argument longer than ``width`` stays whole on its line: a
+    description is never cut).
+
+    >>> wrap_description("GRU(hidden_size=6, use_bias=True, stateful=False)", 30)
+    ['GRU(hidden_size=6,', '    use_bias=True,', '    stateful=False)']
+    """
+    if len(text) <= width:
+        return [text]
+    pieces, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == "," and depth >= 1:
+            pieces.append(text[start:i + 1])
+            start = i + 1
+    pieces.append(text[start:])
+    lines = [pieces[0]]
+    for piece in pieces[1:]:
+        piece = piece.strip()
+        if len(lines[-1]) + 1 + len(piece) <= width:
+            lines[-1] += " " + piece
+        else:
+            lines.append(indent + piece)
+    return lines
+
+
 class Model:
     """Base class of every rnnlab model (see the module docstring for what a subclass writes).
 
@@ -194,13 +224,16 @@ class Model:
             if hasattr(layer, "reset_states"):
                 layer.reset_states()
 
-    def summary(self) -> str:
-        """One line per child: name, what it is, output size, parameters."""
+    def summary(self, width: int = 60) -> str:
+        """One row per child: name, what it is, output size, parameters. A long description wraps
+        after a comma onto indented continuation lines — never cut — and the columns stay aligned."""
         rows = [(name, repr(child), str(getattr(child, "output_size", "")),
                  sum(p.size for _, p, _ in child.named_params())) for name, child in self.children()]
-        w = max([len("layer")] + [len(r[0]) + 1 + len(r[1]) for r in rows])
-        lines = [f"{'layer':<{w}s} {'output':>8s} {'params':>10s}"]
-        lines += [f"{(n + ' ' + d):<{w}s} {o:>8s} {k:>10,d}" for n, d, o, k in rows]
+        lines = [f"{'layer':<{width}s} {'output':>8s} {'params':>10s}"]
+        for name, desc, out, k in rows:
+            chunks = wrap_description(f"{name} {desc}", width)
+            lines.append(f"{chunks[0]:<{width}s} {out:>8s} {k:>10,d}")
+            lines += chunks[1:]
         lines.append(f"total parameters: {self.count_params():,d}")
         return "\n".join(lines)
 
@@ -232,7 +265,16 @@ class Model:
         return engine.evaluate(self, x, y, mask=mask, batch_size=batch_size)
 
     def predict(self, x: Any, *, mask: Any = None, batch_size: int = 1024, logits: bool = False) -> np.ndarray:
-        """Predictions after the output function (identity, logistic or softmax), in batches."""
+        """Predictions after the output function (identity, logistic or softmax), in batches.
+
+        A model that was never built (no ``input_size``, never fitted, not loaded) is refused: its
+        outputs would come from weights drawn just now. Build it explicitly (e.g. ``input_size=``)
+        to look at an untrained model's outputs on purpose."""
+        if not self.built:
+            raise InputError(f"{type(self).__name__}.predict: the model has not been trained or built — its "
+                             "outputs would come from random initial weights. Train it first (model.fit), "
+                             "load a trained one (rnnlab.load), or build it explicitly (e.g. input_size=...) "
+                             "to predict with untrained weights on purpose")
         return engine.predict(self, x, mask=mask, batch_size=batch_size, logits=logits)
 
     def train_gradients(self, x: Any, y: Any, mask: Any = None) -> float:

@@ -74,14 +74,6 @@ class Sequential(Model):
         layers = [layer_from_config(spec, f"layer {i}") for i, spec in enumerate(config.pop("layers"))]
         return cls(layers, **config)
 
-    def summary(self) -> str:
-        lines = [f"{'layer':<48s} {'output':>8s} {'params':>10s}"]
-        for i, layer in enumerate(self.layers):
-            n = sum(p.size for _, p, _ in layer.named_params())
-            lines.append(f"{i:>2d} {layer!r:<45s} {layer.output_size!s:>8s} {n:>10,d}")
-        lines.append(f"total parameters: {self.count_params():,d}")
-        return "\n".join(lines)
-
     # -- input checks (before any work starts) --------------------------------------------------
     def check_inputs(self, x: Any, mask: Any = None, name: str = "x") -> tuple[np.ndarray, np.ndarray | None]:
         if self.takes_ids:

@@ -57,6 +57,35 @@ def plot_series(path, series: dict[str, np.ndarray], title: str, xlabel: str = "
     save_figure(fig, path)
 
 
+def plot_independent(path, target: np.ndarray, pred: np.ndarray, title: str, shown: int = 60,
+                     inputs: dict[str, np.ndarray] | None = None, xlabel: str = "test sequence") -> None:
+    """Predictions of *independent* test sequences (one value each): never joined into a line.
+
+    Left: the first ``shown`` sequences, target (circle) and prediction (cross) of each joined by
+    a vertical error segment, any ``inputs`` as dots. Right: prediction against target for every
+    test sequence, with the line of perfect prediction.
+    """
+    plt = pyplot()
+    target, pred = np.asarray(target).ravel(), np.asarray(pred).ravel()
+    k = min(shown, len(target))
+    idx = np.arange(k)
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(12, 4), gridspec_kw={"width_ratios": [2.2, 1]})
+    ax.vlines(idx, target[:k], pred[:k], color="tab:red", lw=1.0, alpha=.7, label="error")
+    ax.plot(idx, target[:k], "o", ms=4, color="tab:blue", label="target", ls="none")
+    ax.plot(idx, pred[:k], "x", ms=5, color="tab:orange", label="prediction", ls="none")
+    for name, values in (inputs or {}).items():
+        ax.plot(idx, np.asarray(values).ravel()[:k], ".", ms=3, color="gray", alpha=.6, label=name, ls="none")
+    ax.set_title(f"first {k} of {len(target)} (each its own sequence)"); ax.set_xlabel(xlabel)
+    ax.legend(fontsize=8, ncol=4); ax.grid(alpha=.3)
+    lo, hi = float(min(target.min(), pred.min())), float(max(target.max(), pred.max()))
+    ax2.plot(target, pred, ".", ms=2, alpha=.5, ls="none")
+    ax2.plot([lo, hi], [lo, hi], color="gray", lw=1, ls="--", label="perfect")
+    ax2.set_xlabel("target"); ax2.set_ylabel("prediction"); ax2.set_title(f"all {len(target)}")
+    ax2.legend(fontsize=8); ax2.grid(alpha=.3)
+    fig.suptitle(title)
+    save_figure(fig, path)
+
+
 def plot_confusion(path, matrix: np.ndarray, class_names: Sequence[str], title: str = "confusion matrix") -> None:
     plt = pyplot()
     k = len(class_names)

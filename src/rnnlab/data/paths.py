@@ -1,17 +1,25 @@
-"""Where data files live: an explicit path, ``$RNNLAB_DATA``, the per-user cache, or a download.
+"""Where data files live — one search order for the library, the command line and the tests.
 
 The package ships no data. :func:`find_data_file` looks for a file named by its path relative to
 a data directory (e.g. ``"ucr/GunPoint_TRAIN.ts"``) in this order:
 
-1. the ``path`` argument (a file, or a directory that holds ``relpath`` or its base name);
-2. ``$RNNLAB_DATA/relpath``;
-3. the per-user cache, ``$XDG_CACHE_HOME/rnnlab/relpath`` (``~/.cache/rnnlab/relpath`` when
+1. the ``path`` argument (a file, or a directory that holds ``relpath`` or its base name) — on the
+   command line, a task's ``--data`` option; when given it is the only place looked at;
+2. the folder given to :func:`data_dir_override` (``rnnlab run TASK --data DIR`` for the tasks
+   whose config has no ``data`` option of its own);
+3. ``$RNNLAB_DATA/relpath``;
+4. the per-user cache, ``$XDG_CACHE_HOME/rnnlab/relpath`` (``~/.cache/rnnlab/relpath`` when
    ``XDG_CACHE_HOME`` is unset);
-4. if a ``url`` is given, a download into the cache (written to a temporary file, checked against
+5. the documented fallbacks (:func:`fallback_dirs`): ``shared/data`` in the current folder and in
+   its parent, and beside a source checkout (``<checkout>/../shared/data``) — where a course
+   machine keeps the data next to the repository. ``RNNLAB_DATA_FALLBACKS=0`` switches them off;
+6. if a ``url`` is given, a download into the cache (written to a temporary file, checked against
    ``sha256`` when given, then moved into place with :func:`os.replace`, so an interrupted or
    corrupt download never leaves a partial file behind).
 
-Files found locally are not re-hashed (that would cost time on every load).
+:func:`data_dirs` is that list (2–5, existing folders only); the test suite uses it too
+(``tests/_datadir.py``), so the CLI and the tests find the same files. Files found locally are not
+re-hashed (that would cost time on every load). Every not-found message names ``--data``.
 """
 from __future__ import annotations
 
@@ -21,10 +29,15 @@ import pathlib
 import tempfile
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
+from typing import Iterator
 
 from ..errors import DataNotFoundError, InputError
+from ..fileio import umask_mode
 
 ENV_VAR = "RNNLAB_DATA"
+FALLBACKS_VAR = "RNNLAB_DATA_FALLBACKS"
+_override: list[pathlib.Path] = []          # set by data_dir_override (the CLI's --data DIR)
 _CHUNK = 1 << 20
 _TIMEOUT_S = 60.0
 
@@ -36,14 +49,61 @@ def cache_dir() -> pathlib.Path:
     return root / "rnnlab"
 
 
+def checkout_dir() -> pathlib.Path | None:
+    """The source checkout this rnnlab runs from (``<checkout>/src/rnnlab``), or None when installed."""
+    here = pathlib.Path(__file__).resolve()
+    root = here.parents[3]
+    if here.parents[2].name == "src" and (root / "pyproject.toml").is_file():
+        return root
+    return None
+
+
+def fallback_dirs() -> list[pathlib.Path]:
+    """The documented fallbacks: ``./shared/data``, ``../shared/data`` and ``<checkout>/../shared/data``
+    (existing folders only, each once); none when ``$RNNLAB_DATA_FALLBACKS`` is ``0``."""
+    if os.environ.get(FALLBACKS_VAR, "1").strip().lower() in ("0", "no", "off", "false"):
+        return []
+    cwd = pathlib.Path.cwd()
+    cands = [cwd / "shared" / "data", cwd.parent / "shared" / "data"]
+    root = checkout_dir()
+    if root is not None:
+        cands += [root / "shared" / "data", root.parent / "shared" / "data"]
+    out: list[pathlib.Path] = []
+    seen: set[str] = set()
+    for c in cands:
+        key = os.path.realpath(c)
+        if key not in seen and c.is_dir():
+            seen.add(key)
+            out.append(c)
+    return out
+
+
+@contextmanager
+def data_dir_override(path: str | os.PathLike | None) -> Iterator[None]:
+    """Search ``path`` (a folder) before everything else while the block runs (``--data DIR``)."""
+    if path is None:
+        yield
+        return
+    p = pathlib.Path(path).expanduser()
+    if not p.is_dir():
+        raise InputError(f"--data: expected a folder holding the data files, got {str(path)!r} "
+                         f"({'a file' if p.exists() else 'nothing there'})")
+    _override.append(p)
+    try:
+        yield
+    finally:
+        _override.remove(p)
+
+
 def data_dirs() -> list[pathlib.Path]:
-    """The folders searched after an explicit path: ``$RNNLAB_DATA`` (when set), then the cache."""
-    dirs = []
+    """The folders searched after an explicit path, in order: the ``--data`` folder, ``$RNNLAB_DATA``
+    (when set), the cache, then :func:`fallback_dirs`."""
+    dirs = list(reversed(_override))
     env = os.environ.get(ENV_VAR)
     if env:
         dirs.append(pathlib.Path(env).expanduser())
     dirs.append(cache_dir())
-    return dirs
+    return dirs + fallback_dirs()
 
 
 def _check_relpath(relpath: str) -> pathlib.PurePosixPath:
@@ -59,7 +119,8 @@ def _how_to_provide(rel: pathlib.PurePosixPath, url: str | None) -> str:
     env_note = f"(now {env!r})" if env else "(now unset)"
     lines = [
         "Provide the file in one of three ways:",
-        f"  1. pass path='/some/where/{rel.name}' (or a folder holding it) to the loader;",
+        f"  1. give --data /some/where/{rel.name} (or a folder holding '{rel}') to `rnnlab run`, "
+        f"or path=... to the loader;",
         f"  2. set the environment variable {ENV_VAR} {env_note} to a folder that holds '{rel}';",
         f"  3. put the file at '{cache_dir() / rel}' (the per-user cache).",
     ]
@@ -76,9 +137,9 @@ def _from_explicit(path: str | os.PathLike, rel: pathlib.PurePosixPath) -> pathl
         for cand in (p / rel, p / rel.name):
             if cand.is_file():
                 return cand
-        raise DataNotFoundError(f"{p}: expected this folder to hold '{rel}' or '{rel.name}', "
-                                "found neither")
-    raise DataNotFoundError(f"{p}: expected a data file (or a folder holding '{rel}'), "
+        raise DataNotFoundError(f"{p}: expected this folder (--data / path=) to hold '{rel}' or "
+                                f"'{rel.name}', found neither")
+    raise DataNotFoundError(f"{p}: expected a data file (or a folder holding '{rel}') for --data / path=, "
                             "found nothing at that path")
 
 
@@ -102,6 +163,7 @@ def _download(url: str, target: pathlib.Path, sha256: str | None) -> pathlib.Pat
                 f"{url}: checksum mismatch; expected sha256 {sha256.lower()}, found "
                 f"{digest.hexdigest()}. The download was deleted; the source may have changed or "
                 "the transfer was corrupted.")
+        os.chmod(tmp, umask_mode())          # mkstemp made it 0600: readable as the user's umask says
         os.replace(tmp, target)
     finally:
         if tmp.exists():
@@ -140,7 +202,7 @@ def find_data_file(relpath: str, path: str | os.PathLike | None = None, url: str
             return cand
     searched = ", ".join(f"'{d / rel}'" for d in data_dirs())
     if not url:
-        raise DataNotFoundError(f"data file '{rel}' not found (searched {searched}).\n"
+        raise DataNotFoundError(f"data file '{rel}' not found (searched {searched}); give --data.\n"
                                 + _how_to_provide(rel, None))
     target = cache_dir() / rel
     try:
@@ -151,4 +213,4 @@ def find_data_file(relpath: str, path: str | os.PathLike | None = None, url: str
         reason = getattr(exc, "reason", exc)
         raise DataNotFoundError(
             f"data file '{rel}' not found (searched {searched}) and the download from {url} "
-            f"failed ({reason}); are you offline?\n" + _how_to_provide(rel, url)) from None
+            f"failed ({reason}); are you offline? Give --data.\n" + _how_to_provide(rel, url)) from None

@@ -5,23 +5,26 @@ A run folder holds:
 | file            | what                                                            |
 |-----------------|-----------------------------------------------------------------|
 | config.json     | the task name and its full configuration (written first; ``--resume`` reads it) |
-| INCOMPLETE      | present only while the run is in progress or after it was interrupted |
+| INCOMPLETE      | present only while the run is in progress or after it was interrupted (says how to resume) |
 | checkpoint/     | the training checkpoint (``model.fit(checkpoint_dir=...)``)     |
-| metrics.json    | final metrics, the naive baselines beside them, seed, all hyperparameters, time |
+| metrics.json    | final metrics, the naive baselines beside them, seed, all hyperparameters, time, units, versions (rnnlab too), finish time (UTC), command line |
 | history.csv     | per-epoch loss, metrics, learning rate, epoch time              |
 | loss.png        | loss and metric curves, train and validation                    |
 | model/          | the trained model (``rnnlab.load(folder / "model")``)           |
 | (task-specific) | e.g. prediction plots, worked examples, tables                  |
 
 Results (metrics.json, pictures, model/) are written only after training has finished, and
-INCOMPLETE is removed last: a folder without INCOMPLETE is a finished run.
+INCOMPLETE is removed last: a folder without INCOMPLETE is a finished run. How folders are named,
+locked, and moved into place: :mod:`rnnlab.tasks.launch` and :mod:`rnnlab.tasks.folders`.
 """
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import json
 import math
 import platform
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -33,6 +36,32 @@ from ..fileio import atomic_write_text
 CONFIG_FILE = "config.json"
 INCOMPLETE_FILE = "INCOMPLETE"
 CHECKPOINT_DIR = "checkpoint"
+
+#: metric-name pattern -> unit, for metrics.json's ``units`` (first match wins; unmatched: no entry)
+UNITS = (
+    (r"cpu_seconds$", "s (CPU)"),
+    (r"seconds$", "s (wall clock)"),
+    (r"nats", "nats per symbol"),
+    (r"bits", "bits per symbol"),
+    (r"perplexity", "perplexity (exp of nats)"),
+    (r"accuracy|acc$|errors_rate|error_rate", "fraction in [0, 1]"),
+    (r"bleu|chrf", "score in [0, 100]"),
+    (r"r2$", "R² (1 is perfect, 0 is the mean)"),
+    (r"rmse|mae", "units of the target"),
+    (r"mse", "squared units of the target"),
+    (r"params$", "count"),
+)
+
+
+def units_of(names) -> dict[str, str]:
+    """The unit of each metric name that has a known one (see :data:`UNITS`)."""
+    out = {}
+    for name in names:
+        for pattern, unit in UNITS:
+            if re.search(pattern, str(name)):
+                out[str(name)] = unit
+                break
+    return out
 
 
 def _jsonable(v: Any) -> Any:
@@ -66,6 +95,7 @@ class RunFolder:
             raise TypeError(f"RunFolder: expected a task config dataclass or a dict, got {type(config).__name__}")
         self.hyper = dict(config)
         self.t0 = time.perf_counter()
+        self.command: str | None = None          # the command line that started the run (set by launch)
 
     def file(self, name: str) -> Path:
         return self.path / name
@@ -94,6 +124,7 @@ class RunFolder:
         plot_history(history, self.file(plot), title=title or self.task)
 
     def write_metrics(self, metrics: dict[str, Any], baselines: dict[str, Any], extra: dict[str, Any] | None = None) -> dict:
+        from .. import __version__
         doc = {
             "task": self.task,
             "metrics": metrics,
@@ -101,7 +132,10 @@ class RunFolder:
             "hyperparameters": self.hyper,
             "seed": self.hyper.get("seed"),
             "seconds": round(time.perf_counter() - self.t0, 2),
-            "versions": {"python": platform.python_version(), "numpy": np.__version__},
+            "units": {"seconds": "s (wall clock)", **units_of(metrics)},
+            "versions": {"rnnlab": __version__, "python": platform.python_version(), "numpy": np.__version__},
+            "finished_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "command": self.command,
         }
         if extra:
             doc.update(extra)
@@ -119,13 +153,15 @@ class RunContext:
     ``ctx.fit_options()`` are the keyword arguments for the task's main ``model.fit`` call
     (progress, checkpoint folder inside the run folder, checkpoint interval, resume).
     ``ctx.say(...)`` prints progress and examples (silent with ``--quiet``); ``ctx.result(line)``
-    prints the run's final one-line result (always).
+    prints the run's final one-line result (always) — held back in ``pending`` when the launcher
+    asks for it (``pending = []``), so that it prints once the folder is in its final place.
     """
 
     def __init__(self, folder: RunFolder, *, quiet: bool = False, resume: bool = False,
                  checkpoint_every: int | None = None) -> None:
         self.folder, self.quiet, self.resume = folder, bool(quiet), bool(resume)
         self.checkpoint_every = checkpoint_every
+        self.pending: list[str] | None = None
 
     @classmethod
     def for_folder(cls, task: str, path, config, **kw: Any) -> "RunContext":
@@ -149,4 +185,7 @@ class RunContext:
                 print(line)
 
     def result(self, line: str) -> None:
-        print(line, flush=True)
+        if self.pending is not None:
+            self.pending.append(line)
+        else:
+            print(line, flush=True)

@@ -9,7 +9,9 @@ A task declares its options once, as a dataclass whose fields carry their help t
         cell: str = option("rnn", "recurrent cell", choices=CELL_CHOICES)
 
 The command line turns every field into ``--field-name`` (booleans into a flag), and turns the
-parsed values back into the dataclass; the training code only ever sees the dataclass. A run
+parsed values back into the dataclass; a value out of range (``minimum``: by default 1 for the
+counts every task shares, :data:`COUNT_FIELDS`, and 0 for ``seed``) is a usage error naming only
+that option, like argparse's own; the training code only ever sees the dataclass. A run
 folder stores it as JSON (``config.json``) so that ``--resume`` rebuilds the same run.
 
 >>> from dataclasses import dataclass
@@ -32,14 +34,21 @@ from ..errors import InputError
 
 C = TypeVar("C", bound="TaskConfig")
 
+#: integer fields that count something, so must be at least 1 unless a field says otherwise
+COUNT_FIELDS = frozenset({"epochs", "batch_size", "hidden", "layers", "embedding", "samples", "steps",
+                          "threads", "jobs", "repeats", "beam", "examples"})
+_AUTO = object()
+
 
 def option(default: Any, help: str, *,
            choices: typing.Sequence[Any] | typing.Callable[[], typing.Sequence[Any]] | None = None,
-           none: str = "none") -> Any:
+           none: str = "none", minimum: Any = _AUTO) -> Any:
     """A config field with its default, its help text and (optionally) its allowed values
     (a sequence, or a function returning one, such as :data:`CELL_CHOICES`). ``none`` says in the
-    help what a default of None means (e.g. ``"per model"``, ``"all"``)."""
-    meta = {"help": help, "none": none, "choices": choices if choices is None or callable(choices) else tuple(choices)}
+    help what a default of None means (e.g. ``"per model"``, ``"all"``). ``minimum``: the smallest
+    allowed number (default: 1 for the names in :data:`COUNT_FIELDS`, 0 for ``seed``; None: any)."""
+    meta = {"help": help, "none": none, "choices": choices if choices is None or callable(choices) else tuple(choices),
+            "minimum": minimum}
     if isinstance(default, (list, dict)):
         return field(default_factory=lambda: type(default)(default), metadata=meta)
     return field(default=default, metadata=meta)
@@ -65,6 +74,38 @@ def _field_type(cls: type, f: dataclasses.Field) -> Any:
         and len(args) == 1 else tp
 
 
+def _minimum(f: dataclasses.Field) -> Any:
+    m = f.metadata.get("minimum", _AUTO)
+    if m is _AUTO:
+        return 1 if f.name in COUNT_FIELDS else 0 if f.name == "seed" else None
+    return m
+
+
+def _check_value(flag: str, value: Any, minimum: Any) -> str | None:
+    """Why ``value`` is not allowed for ``flag`` (None: it is)."""
+    if minimum is None or value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if value < minimum:
+        kind = "an integer" if isinstance(value, int) else "a number"
+        return f"{flag}: expected {kind} >= {minimum}, got {value!r}"
+    return None
+
+
+def _typed(tp: type, flag: str, minimum: Any) -> typing.Callable[[str], Any]:
+    """An argparse ``type``: convert, then check the minimum (an error names only this option)."""
+    def convert(text: str) -> Any:
+        try:
+            value = tp(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {'an integer' if tp is int else 'a number'}, "
+                                             f"got {text!r}") from None
+        if (why := _check_value(flag, value, minimum)) is not None:
+            raise argparse.ArgumentTypeError(why.split(": ", 1)[1])
+        return value
+    convert.__name__ = tp.__name__
+    return convert
+
+
 def _choices(f: dataclasses.Field) -> tuple[Any, ...] | None:
     choices = f.metadata.get("choices")
     return tuple(choices()) if callable(choices) else choices
@@ -83,7 +124,8 @@ def add_config_arguments(parser: argparse.ArgumentParser, cls: type[TaskConfig])
                                 help=f"{help_text} (default {'on' if default else 'off'})")
             continue
         shown = f.metadata.get("none", "none") if default is None else default
-        parser.add_argument(flag, dest=f.name, type=tp if tp in (int, float, str) else str, default=None,
+        conv = _typed(tp, flag, _minimum(f)) if tp in (int, float) else (tp if tp is str else str)
+        parser.add_argument(flag, dest=f.name, type=conv, default=None,
                             choices=choices, help=f"{help_text} (default {shown})")
 
 
@@ -97,12 +139,16 @@ def config_from_args(cls: type[C], ns: argparse.Namespace, base: C | None = None
 
 
 def check_config(cfg: TaskConfig) -> None:
-    """Reject values outside a field's choices (the CLI does this too; the API must as well)."""
+    """Reject values outside a field's choices or below its minimum (the CLI does this too; the API
+    must as well)."""
     for f in dataclasses.fields(cfg):
         choices = _choices(f)
         value = getattr(cfg, f.name)
+        flag = f"--{f.name.replace('_', '-')}"
         if choices is not None and value is not None and value not in choices:
-            raise InputError(f"--{f.name.replace('_', '-')}: expected one of {list(choices)}, got {value!r}")
+            raise InputError(f"{flag}: expected one of {list(choices)}, got {value!r}")
+        if (why := _check_value(flag, value, _minimum(f))) is not None:
+            raise InputError(why)
 
 
 def config_to_dict(cfg: TaskConfig) -> dict[str, Any]:

@@ -71,12 +71,10 @@ def run(config: Config, ctx: RunContext) -> dict:
     }
     folder = ctx.folder
     folder.write_history(history, title="echo")
-    from ..viz import plot_series
-    k = 60
-    plot_series(folder.file("prediction.png"),
-                {"target x_{t-1}": y_test[:k, 0], "prediction": pred[:k, 0], "input x_t": x_test[:k, -1, 0]},
-                title=f"echo: held-out test, first {k} sequences (R² = {result['test_r2']:.4f})",
-                xlabel="test sequence")
+    from ..viz import plot_independent
+    plot_independent(folder.file("prediction.png"), y_test[:, 0], pred[:, 0],
+                     title=f"echo: held-out test sequences, target x_(t-1) (R² = {result['test_r2']:.4f})",
+                     inputs={"input x_t": x_test[:, -1, 0]})
     model.save(folder.file("model"))
     doc = folder.write_metrics(result, baselines)
     ctx.result(f"echo: test R² {result['test_r2']:.4f}  MSE/2 {result['test_mse_half']:.6f}  "

@@ -45,3 +45,65 @@ class StopRequests:
     @property
     def exit_code(self) -> int:
         return EXIT_CODES.get(self.requested or "", 1)
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM outside a training loop (data preparation, writing results).
+
+    A ``KeyboardInterrupt`` (so code that already handles Ctrl-C handles SIGTERM the same way)
+    carrying the signal's name and the exit code a shell reports for it.
+    """
+
+    def __init__(self, signal_name: str) -> None:
+        super().__init__(signal_name)
+        self.signal_name = signal_name
+        self.exit_code = EXIT_CODES.get(signal_name, 1)
+
+
+class InterruptsRaise:
+    """Context manager: SIGINT and SIGTERM raise :class:`Interrupted` (main thread only).
+
+    Without it SIGTERM kills the process on the spot (no message, no cleanup) and SIGINT raises a
+    bare ``KeyboardInterrupt``. ``fit`` installs its own handlers (:class:`StopRequests`) inside
+    and restores these when it returns; :class:`Deferred` holds both back during a critical
+    section (e.g. renaming a finished run into place).
+    """
+
+    def __init__(self) -> None:
+        self.enabled = threading.current_thread() is threading.main_thread()
+        self._previous: dict[int, Any] = {}
+
+    @staticmethod
+    def _handle(signum: int, frame: FrameType | None) -> None:
+        raise Interrupted(signal.Signals(signum).name)
+
+    def __enter__(self) -> "InterruptsRaise":
+        if self.enabled:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+        self._previous.clear()
+
+
+class Deferred:
+    """``with Deferred(): ...`` — SIGINT and SIGTERM are blocked in the block and delivered after it
+    (POSIX main thread; elsewhere a no-op)."""
+
+    SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+    def __init__(self) -> None:
+        self.enabled = hasattr(signal, "pthread_sigmask") and threading.current_thread() is threading.main_thread()
+        self._old: set | None = None
+
+    def __enter__(self) -> "Deferred":
+        if self.enabled:
+            self._old = signal.pthread_sigmask(signal.SIG_BLOCK, self.SIGNALS)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.enabled and self._old is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, self._old)

@@ -27,9 +27,9 @@ from __future__ import annotations
 from .config import NAME, SUMMARY, Config, resolved
 from .data import N_TRAIN_FULL, N_VAL, as_sequences, load_data, split_indices
 from .models import CLASSES, INITS, MODELS, PER_MODEL, REFERENCE, build_model
-from .runner import default_out, run
+from .runner import run
 from .schedule import lr_sequence, schedule
 
-__all__ = ["NAME", "SUMMARY", "Config", "run", "default_out", "resolved", "split_indices", "as_sequences",
+__all__ = ["NAME", "SUMMARY", "Config", "run", "resolved", "split_indices", "as_sequences",
            "load_data", "build_model", "lr_sequence", "schedule", "MODELS", "PER_MODEL", "INITS", "REFERENCE",
            "CLASSES", "N_TRAIN_FULL", "N_VAL"]

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -16,11 +15,6 @@ from .data import N_TRAIN_FULL, load_data
 from .models import CLASSES, MODELS, REFERENCE, build_model
 from .plots import plot_errors
 from .schedule import schedule
-
-
-def default_out(config: Config) -> Path:
-    """``runs/mnist-rows/<model>``."""
-    return Path("runs") / "mnist-rows" / config.model
 
 
 def run(config: Config, ctx: RunContext) -> dict:

@@ -20,13 +20,13 @@ import math
 import os
 import platform
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from multiprocessing import get_context
+from concurrent.futures import as_completed
 from pathlib import Path
 from typing import Any
 
 from ...fileio import atomic_write_text
 from ..base import RunContext
+from ..workers import process_pool
 from .config import NAME, REFERENCE, Config, horizons, years
 from .single import run_single
 
@@ -175,7 +175,7 @@ def run_report(cfg: Config, ctx: RunContext) -> dict:
             docs[name], seconds[name] = run_one(sub, root / name, **opts)
             ctx.say(f"  {name} done in {seconds[name]:.0f} s")
     else:
-        with ProcessPoolExecutor(max_workers=cfg.jobs, mp_context=get_context("spawn")) as pool:
+        with process_pool(cfg.jobs) as pool:             # an interrupt stops the workers cleanly too
             futures = {pool.submit(run_one, sub, root / name, **opts): name for name, _, sub in jobs}
             for fut in as_completed(futures):
                 name = futures[fut]

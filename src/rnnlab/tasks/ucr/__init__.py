@@ -33,9 +33,9 @@ from .config import NAME, SUMMARY, Config
 from .data import Prepared, frame_series, prepare, stratified_split
 from .model import build_model, count_params, matched_hidden
 from .published import DATASET_DEFAULTS, PUBLISHED, PUBLISHED_SOURCE
-from .runner import default_out, run
+from .runner import run
 from .train import train_and_test
 
-__all__ = ["NAME", "SUMMARY", "Config", "run", "default_out", "prepare", "Prepared", "stratified_split",
+__all__ = ["NAME", "SUMMARY", "Config", "run", "prepare", "Prepared", "stratified_split",
            "frame_series", "build_model", "count_params", "matched_hidden", "train_and_test", "PUBLISHED",
            "PUBLISHED_SOURCE", "DATASET_DEFAULTS"]

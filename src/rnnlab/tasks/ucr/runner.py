@@ -20,11 +20,6 @@ from .results import baselines, write_run, write_summary
 from .train import train_and_test
 
 
-def default_out(config: Config) -> Path:
-    """``runs/ucr-<dataset>`` (``runs/ucr`` for ``--dataset all``)."""
-    return Path("runs") / ("ucr" if config.dataset == "all" else f"ucr-{config.dataset}")
-
-
 def frame_for(cfg: Config, dataset: str) -> int:
     """``--frame``, or the data set's default when it is not given."""
     return cfg.frame if cfg.frame is not None else {**FALLBACK_DEFAULTS, **DATASET_DEFAULTS.get(dataset, {})}["frame"]
@@ -45,7 +40,9 @@ def sub_context(ctx: RunContext, path: Path, cfg: Config | dict[str, Any]) -> Ru
 
 
 def run_single(cfg: Config, ctx: RunContext) -> dict:
+    ctx.say(f"ucr {cfg.dataset}: preparing the data")
     data, refit = data_for(cfg, cfg.dataset, cfg.seed)
+    ctx.say(f"ucr {cfg.dataset}: training ({len(data.classes)} classes, early stopping on the validation loss)")
     result, model, history, pred, used = train_and_test(cfg, data, hidden=cfg.hidden, layers=cfg.layers,
                                                          seed=cfg.seed, refit_data=refit,
                                                          fit_options=ctx.fit_options())
@@ -114,7 +111,8 @@ def _run(cfg: Config, ctx: RunContext) -> dict:
         if not names:
             raise InputError("--dataset all: no UCR/UEA data sets found (set RNNLAB_DATA to a folder with ucr/*.ts)")
         docs = {}
-        for name in names:
+        for i, name in enumerate(names):
+            ctx.say(f"ucr all: data set {i + 1} of {len(names)}, {name}")
             sub_cfg = dataclasses.replace(cfg, dataset=name)
             docs[name] = _run(sub_cfg, sub_context(ctx, ctx.folder.path / name, sub_cfg))
         write_summary(ctx.folder.path, docs)

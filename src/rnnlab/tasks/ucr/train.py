@@ -20,7 +20,7 @@ def train_and_test(cfg: Config, data: Prepared, *, hidden: int, layers: int, see
     """Train (early stopping on validation), optionally refit on all of TRAIN, test once.
 
     ``fit_options`` (the run context's checkpoint and progress options) go to the early-stopped
-    fit, the run's main one; the refit is silent. Returns (result dict, model, history, test
+    fit, the run's main one; the refit shows progress as that one does (but writes no checkpoint). Returns (result dict, model, history, test
     predictions, the data the model was tested with)."""
     n_classes = len(data.classes)
     arch = dict(cell=cfg.cell, hidden=hidden, layers=layers, bidirectional=cfg.bidirectional,
@@ -46,8 +46,11 @@ def train_and_test(cfg: Config, data: Prepared, *, hidden: int, layers: int, see
     used = data
     if refit_data is not None and has_val:
         model = fresh()
+        verbose = int((fit_options or {}).get("verbose", 0))
+        if verbose:
+            print(f"refit on all of TRAIN for the best number of epochs ({best_epoch})", flush=True)
         model.fit(refit_data.x_all, refit_data.y_all, epochs=best_epoch, batch_size=cfg.batch_size,
-                  mask=refit_data.m_all, verbose=0, bucket=True)
+                  mask=refit_data.m_all, verbose=verbose, bucket=True)
         used = refit_data
     train_seconds = time.perf_counter() - t0
     proba = model.predict(used.x_test, mask=used.m_test)
