@@ -102,12 +102,18 @@ def _read_meta(path: Path) -> dict[str, Any]:
         meta = json.loads(cfg.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ModelFileError(f"{cfg}: not valid JSON (truncated or edited?): {exc}") from None
+    except OSError as exc:                           # a folder, a file without read permission, ...
+        raise ModelFileError(f"{cfg}: cannot read it ({exc.strerror or exc})") from None
+    except (ValueError, RecursionError) as exc:     # e.g. an integer of more than 4,300 digits; deep nesting
+        raise ModelFileError(f"{cfg}: not an rnnlab model description ({type(exc).__name__}: {exc})") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         fmt = meta.get("format") if isinstance(meta, dict) else None
         raise ModelFileError(f"{cfg}: not an rnnlab model description (format field {fmt!r})")
     version = meta.get("format_version", meta.get("version"))
     if version not in (1, VERSION):
         raise ModelFileError(f"{cfg}: format version {version!r}; this rnnlab reads versions 1 and {VERSION}")
+    if not isinstance(meta.get("model", {}), dict):
+        raise ModelFileError(f"{cfg}: \"model\" should be the architecture (a JSON object), got {meta['model']!r:.80}")
     if version == 1:                              # first round: Sequential, compile by loss name
         meta = {**meta, "class": "Sequential", "compile": meta.get("model", {}).pop("compile", None)}
     return meta
@@ -122,9 +128,13 @@ def _read_tensors(folder: Path, entry: Any, cfg: Path) -> dict[str, np.ndarray]:
             raise TypeError("tensors is not a dict")
     except (KeyError, TypeError) as exc:
         raise ModelFileError(f"{cfg}: bad file entry {entry!r} ({exc})") from None
-    f = folder / str(fname)
+    if not isinstance(fname, str) or fname in ("", ".", "..") or "/" in fname or "\\" in fname:
+        raise ModelFileError(f"{cfg}: file entry {fname!r} should name a file inside the model folder")
+    f = folder / fname
     if not f.exists():
         raise ModelFileError(f"{f}: missing")
+    if not f.is_file():
+        raise ModelFileError(f"{f}: not a regular file")
     blob = f.read_bytes()
     if hashlib.sha256(blob).hexdigest() != expected:
         raise ModelFileError(f"{f}: SHA-256 does not match {CONFIG_FILE} — the file is truncated, "
@@ -142,6 +152,41 @@ def _read_tensors(folder: Path, entry: Any, cfg: Path) -> dict[str, np.ndarray]:
     return tensors
 
 
+#: Config entries that are a size of some parameter tensor (so at most the largest axis in the
+#: weights file), and entries that count layers (at most the number of tensors).
+SIZE_KEYS = frozenset({"hidden_size", "units", "vocab_size", "dim", "input_size", "in_vocab", "out_vocab",
+                       "hidden", "embed", "attention_units", "n_in", "n_out"})
+COUNT_KEYS = frozenset({"layers", "n_layers", "num_layers"})
+
+
+def check_claimed_sizes(config: Any, tensors: dict[str, np.ndarray], cfg: Path) -> None:
+    """Refuse an architecture whose sizes the weights file cannot back, *before* building it: a
+    ``model.json`` edited to say ``hidden_size: 10**9`` must not allocate (and randomly fill)
+    gigabytes only to find that the weights do not fit. Every size entry (:data:`SIZE_KEYS`) is an
+    axis of some parameter, so it may not exceed the largest axis in the file; every layer count
+    (:data:`COUNT_KEYS`) the number of tensors."""
+    if not tensors:                  # a model without parameters allocates nothing when built
+        return
+    largest = max(max(t.shape, default=1) for t in tensors.values())
+    stack: list[tuple[str, Any]] = [("model", config)]
+    while stack:
+        where, node = stack.pop()
+        items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+        for key, value in items:
+            if key in SIZE_KEYS or (key in COUNT_KEYS and not isinstance(value, list)):
+                if value is None:
+                    continue
+                if not isinstance(value, int) or isinstance(value, bool):
+                    raise ModelFileError(f"{cfg}: {where}.{key}: expected an integer size, got {value!r}")
+                bound = largest if key in SIZE_KEYS else len(tensors)
+                if value > bound:
+                    raise ModelFileError(f"{cfg}: {where}.{key} is {value}, more than the weights file can hold "
+                                         f"(its largest axis is {largest}, it has {len(tensors)} tensors) — "
+                                         "the file was edited or belongs to another model")
+            elif isinstance(value, (dict, list)):
+                stack.append((f"{where}.{key}", value))
+
+
 def load(path: str | os.PathLike):
     """Rebuild a model saved with ``model.save``: same class, architecture and weights, compiled
     again (and with its optimizer state, if it was saved)."""
@@ -155,10 +200,13 @@ def load(path: str | os.PathLike):
     if "weights" not in meta or "model" not in meta:
         raise ModelFileError(f"{cfg}: missing field {'weights' if 'weights' not in meta else 'model'!r}")
     tensors = _read_tensors(path, meta["weights"], cfg)
+    check_claimed_sizes(meta["model"], tensors, cfg)
     try:
         model = cls.from_config(meta["model"])
     except ModelFileError as exc:
         raise ModelFileError(f"{cfg}: {exc}") from None
+    except MemoryError:
+        raise ModelFileError(f"{cfg}: the architecture is too large to build in memory") from None
     except Exception as exc:  # noqa: BLE001 - a config that does not build
         raise ModelFileError(f"{cfg}: cannot rebuild the {cls.__name__} architecture: {exc}") from None
     expected = {name: (list(p.shape), p.dtype.name) for name, p, _ in model.named_params()}

@@ -24,13 +24,15 @@ from __future__ import annotations
 
 import io
 import json
+import math
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ..errors import DataNotFoundError, InputError
+from ..errors import DataNotFoundError, InputError, RnnlabError
 from ..fileio import atomic_write_bytes
 from .paths import cache_dir
 
@@ -188,13 +190,38 @@ def _save(chorales: Sequence[Chorale], path: Path, complete: bool) -> None:
     atomic_write_bytes(path, buf.getvalue())
 
 
+def _check_npz_sizes(path: Path) -> None:
+    """Every array's declared size must equal its bytes in the archive — checked before NumPy
+    allocates what a (damaged) header claims."""
+    with zipfile.ZipFile(path) as zf:
+        for info in zf.infolist():
+            with zf.open(info) as fh:
+                version = np.lib.format.read_magic(fh)
+                read = np.lib.format.read_array_header_1_0 if version == (1, 0) else \
+                    np.lib.format.read_array_header_2_0
+                shape, _, dtype = read(fh)
+                start = fh.tell()
+            if dtype.hasobject or math.prod(shape) * dtype.itemsize != info.file_size - start:
+                raise ValueError(f"{info.filename} declares {shape} {dtype}, which does not match its "
+                                 f"{info.file_size - start} bytes")
+
+
 def _load(path: Path) -> tuple[list[Chorale], bool]:
-    with np.load(path, allow_pickle=False) as z:
-        notes, lengths, meta = z["notes"], z["lengths"], json.loads(str(z["meta"]))
-    bounds = np.r_[0, np.cumsum(lengths)]
-    out = [Chorale(m["name"], notes[bounds[i]:bounds[i + 1]], int(m["tonic"]), m["mode"], float(m["bar"]),
-                   m["meter"], float(m["pickup"])) for i, m in enumerate(meta["chorales"])]
-    return out, bool(meta["complete"])
+    """Read a cache file; any defect → :class:`InputError` naming it (the caller then rebuilds it)."""
+    try:
+        _check_npz_sizes(path)
+        with np.load(path, allow_pickle=False) as z:
+            notes, lengths, meta = z["notes"], z["lengths"], json.loads(str(z["meta"]))
+        if notes.ndim != 2 or notes.shape[1] != 3 or lengths.ndim != 1 or (lengths < 0).any() \
+                or int(lengths.sum()) != len(notes) or len(lengths) != len(meta["chorales"]):
+            raise ValueError(f"notes {notes.shape} and lengths {lengths.shape} do not match")
+        bounds = np.r_[0, np.cumsum(lengths)]
+        out = [Chorale(str(m["name"]), notes[bounds[i]:bounds[i + 1]].astype(np.float64, copy=False), int(m["tonic"]),
+                       str(m["mode"]), float(m["bar"]), str(m["meter"]), float(m["pickup"]))
+               for i, m in enumerate(meta["chorales"])]
+        return out, bool(meta["complete"])
+    except Exception as exc:  # noqa: BLE001 - zip, npy, JSON and content defects alike: a damaged cache
+        raise InputError(f"{path}: damaged chorale cache ({type(exc).__name__}: {exc})") from None
 
 
 def _cached(count: int | None) -> list[Chorale] | None:
@@ -205,8 +232,7 @@ def _cached(count: int | None) -> list[Chorale] | None:
     for path in sorted(folder.glob(f"notes-v{CONVERTER_VERSION}-*.npz")):
         try:
             chorales, complete = _load(path)
-        except (OSError, ValueError, KeyError) as exc:           # a damaged cache is rebuilt
-            del exc
+        except (OSError, RnnlabError):                            # a damaged cache is rebuilt
             continue
         if count is None and complete:
             return chorales

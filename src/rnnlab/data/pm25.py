@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import csv
 import datetime
+import io
 import os
 import pathlib
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ import numpy as np
 
 from ..errors import InputError
 from .paths import find_data_file
+from .text import decode_utf8
 
 RELPATH = "PM25_data.csv"
 URL = ("https://archive.ics.uci.edu/ml/machine-learning-databases/00381/"
@@ -99,8 +101,9 @@ def _read_header(reader, path: pathlib.Path) -> dict[str, int]:
             parts.append(f"unexpected column(s) {extra}")
         if dupes:
             parts.append(f"duplicated column(s) {dupes}")
-        raise InputError(f"{path}: bad header, {'; '.join(parts)}. Expected the columns "
-                         f"{','.join(COLUMNS)}; found {','.join(header)}")
+        found = ",".join(header)
+        raise InputError(f"{path}: line {reader.line_num}: bad header, {'; '.join(parts)[:300]}. Expected the "
+                         f"columns {','.join(COLUMNS)}; found {found[:200]}{'…' if len(found) > 200 else ''}")
     return {name: header.index(name) for name in COLUMNS}
 
 
@@ -123,8 +126,8 @@ def _column_to_float(texts: Sequence[str], name: str, lines: list[int],
     bad = unparsable | ~np.isfinite(vals)
     if name == "pm2.5":
         bad &= unparsable | ~np.isnan(vals)
-    if name in _INT_COLS:
-        bad |= np.isfinite(vals) & (vals != np.round(vals))
+    if name in _INT_COLS:           # (beyond 2**53 a float is no longer an exact integer)
+        bad |= np.isfinite(vals) & ((vals != np.round(vals)) | (np.abs(vals) > 2.0 ** 53))
     if not bad.any():
         return vals
     first = int(np.flatnonzero(bad)[0])
@@ -140,7 +143,11 @@ def _parse_rows(path: pathlib.Path) -> tuple[dict[str, np.ndarray], list[int]]:
     names = (*_INT_COLS, "pm2.5", *_FLOAT_COLS, "cbwd")
     rows: list[list[str]] = []
     lines: list[int] = []
-    with open(path, newline="", encoding="utf-8-sig") as fh:
+    try:
+        blob = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+    with io.StringIO(decode_utf8(blob, path, bom=True), newline="") as fh:
         reader = csv.reader(fh)
         idx = _read_header(reader, path)
         n_fields = len(idx)

@@ -237,14 +237,31 @@ class Vocabulary:
             raise ModelFileError(f"{path}: vocabulary file not found") from None
         except UnicodeDecodeError as exc:
             raise ModelFileError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        except OSError as exc:                       # a folder, no read permission, ...
+            raise ModelFileError(f"{path}: cannot read the vocabulary ({exc.strerror or exc})") from None
         try:
             doc = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ModelFileError(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
+        except (ValueError, RecursionError) as exc:   # e.g. an integer of more than 4,300 digits; deep nesting
+            raise ModelFileError(f"{path}: not an rnnlab vocabulary ({type(exc).__name__}: {exc})") from None
         return cls.from_dict(doc, str(path))
 
 
 # ------------------------------------------------------------------------------------ files
+def decode_utf8(blob: bytes, file: str | os.PathLike, *, bom: bool = False) -> str:
+    """The UTF-8 text of a file's bytes (``bom=True``: a leading byte-order mark dropped); bad
+    bytes → :class:`InputError` naming the file, the line and the byte offset."""
+    skip = 3 if bom and blob.startswith(b"\xef\xbb\xbf") else 0
+    try:
+        return (blob[skip:] if skip else blob).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        start = exc.start + skip
+        line = blob.count(b"\n", 0, start) + 1
+        raise InputError(f"{file}, line {line}: not UTF-8 text ({exc.reason} at byte {start}); convert it, "
+                         "e.g. iconv -f latin1 -t utf-8") from None
+
+
 def read_text_file(relpath: str, path: str | os.PathLike | None, option: str) -> tuple[str, Path]:
     """A UTF-8 data file: ``path`` if it is a file, else :func:`~rnnlab.data.paths.find_data_file`
     (``relpath`` in ``path`` or the data folders; the not-found message names ``option``);
@@ -259,10 +276,10 @@ def read_text_file(relpath: str, path: str | os.PathLike | None, option: str) ->
         except DataNotFoundError as exc:
             raise DataNotFoundError(f"{exc}\nOr give the file with {option} PATH.") from None
     try:
-        return file.read_bytes().decode("utf-8"), file
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{file}: not UTF-8 text ({exc.reason} at byte {exc.start}); convert it, "
-                         "e.g. iconv -f latin1 -t utf-8") from None
+        blob = file.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{file}: cannot read it ({exc.strerror or exc})") from None
+    return decode_utf8(blob, file), file
 
 
 # ------------------------------------------------------------------------------------ layouts

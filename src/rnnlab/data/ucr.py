@@ -16,6 +16,7 @@ import numpy as np
 
 from ..errors import DataNotFoundError, InputError
 from .paths import data_dirs, find_data_file
+from .text import decode_utf8
 
 _SPLITS = {"train": "TRAIN", "test": "TEST"}
 
@@ -86,10 +87,10 @@ def load_ts(path: str | os.PathLike,
     labels: list[int] = []
     in_data = False
     try:
-        lines = path.read_bytes().decode("utf-8").splitlines()
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: expected a UTF-8/ASCII text file, found undecodable bytes "
-                         f"({exc.reason} at byte {exc.start})") from None
+        blob = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+    lines = decode_utf8(blob, path).splitlines()
     for lineno, raw in enumerate(lines, start=1):
         line = raw.strip()
         where = f"{path}: line {lineno}"

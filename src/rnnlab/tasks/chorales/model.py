@@ -63,8 +63,10 @@ class ChoraleModel(Sequential):
             self._check_layout(layout)
         except FileNotFoundError:
             raise ModelFileError(f"{path}: missing (a chorale model keeps its pitch range there)") from None
-        except (ValueError, KeyError, TypeError, InputError) as exc:
-            raise ModelFileError(f"{path}: not a valid chorale layout: {exc}") from None
+        except (ValueError, KeyError, TypeError, InputError, RecursionError, OverflowError) as exc:
+            raise ModelFileError(f"{path}: not a valid chorale layout: {type(exc).__name__}: {str(exc)[:200]}") from None
+        except OSError as exc:
+            raise ModelFileError(f"{path}: cannot read the chorale layout ({exc})") from None
         self.layout = layout
 
     def need_layout(self) -> Layout:

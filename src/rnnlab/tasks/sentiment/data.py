@@ -57,6 +57,8 @@ def _parse_line(line: str, where: str) -> tuple[int, float, str]:
         sid_i = int(sid)
     except ValueError:
         raise InputError(f"{where}: expected an integer snippet id, got {sid[:20]!r}") from None
+    if not -2 ** 63 <= sid_i < 2 ** 63:
+        raise InputError(f"{where}: expected a snippet id that fits 64 bits, got {sid[:20]!r}…")
     try:
         value = float(rating)
     except ValueError:

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from ...data.paths import find_data_file
-from ...data.text import Vocabulary
+from ...data.text import Vocabulary, decode_utf8
 from ...errors import InputError
 
 DEFAULT_FILE = "translation/cmn-eng.txt"
@@ -59,7 +59,11 @@ def read_pairs(path: str | None = None) -> tuple[list[tuple[str, str]], Path]:
     """``[(chinese, english), ...]`` from the tab-separated file (English, Chinese, attribution)."""
     file = Path(path) if path is not None and Path(path).is_file() else find_data_file(DEFAULT_FILE, path)
     pairs = []
-    for n, line in enumerate(file.read_text(encoding="utf-8").splitlines(), 1):
+    try:
+        blob = file.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{file}: cannot read it ({exc.strerror or exc})") from None
+    for n, line in enumerate(decode_utf8(blob, file).splitlines(), 1):
         if not line.strip():
             continue
         fields = line.split("\t")
