@@ -72,7 +72,13 @@ def get(name: str) -> Initializer:
         raise InputError(f"unknown initializer {name!r}; expected one of {sorted(_REGISTRY)}")
     fn = _REGISTRY[base]
     if arg:
-        std = float(arg)
+        try:
+            std = float(arg)
+        except ValueError:
+            std = float("nan")
+        if not (std > 0 and np.isfinite(std)):
+            raise InputError(f"initializer {name!r}: expected a positive finite standard deviation after ':', "
+                             f"e.g. 'normal:0.1', got {arg!r}")
         return lambda *a, **k: fn(*a, std=std, **k)
     return fn
 

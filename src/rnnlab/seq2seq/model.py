@@ -80,8 +80,10 @@ class Seq2Seq(Model):
                             ("embed", embed), ("layers", layers)):
             if isinstance(value, bool) or int(value) != value or value < 1:
                 raise InputError(f"Seq2Seq {name}: expected a positive integer, got {value!r}")
-        if not 0.0 <= float(teacher_forcing) <= 1.0:
+        if not 0.0 <= float(teacher_forcing) <= 1.0:          # (NaN fails both comparisons)
             raise InputError(f"teacher_forcing: expected a probability in [0, 1], got {teacher_forcing!r}")
+        if not 0.0 <= float(dropout) < 1.0:
+            raise InputError(f"Seq2Seq dropout: expected a rate in [0, 1), got {dropout!r}")
         for name, value in (("bos", bos), ("eos", eos), ("pad", pad)):
             if value is not None and not 0 <= int(value) < int(out_vocab):
                 raise InputError(f"Seq2Seq {name}: expected a target id in [0, {out_vocab}), got {value!r}")
