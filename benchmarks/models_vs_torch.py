@@ -21,8 +21,10 @@ Benchmarks (``--only``; helpers in ``_twins.py``):
   (VmHWM; see ``_twins._maxrss_mb`` for why not ru_maxrss) after warm-up + steps minus the
   baseline after imports and data creation; a second row subtracts the one-off runtime set-up too
   (one step of a tiny model first: Numba loading rnnlab's compiled kernels, torch's first op);
-* ``seq2seq`` PLACEHOLDER — seq2seq with additive attention (batch 64, source 12, target 14, hidden
-  256): not available until rnnlab has attention (issue 12).
+* ``seq2seq`` seq2seq with additive attention: ``rnnlab.seq2seq.Seq2Seq(attention="additive")``, LSTM
+  encoder and decoder of 256, embeddings 128, 4,000-token vocabularies, batch 64, source 12, target 14
+  (variable lengths, masks) against ``translate_twin.py``'s module with the same weights; a training
+  update and a teacher-forced inference forward, pairs/s (``_seq2seq_bench.py``).
 
 Method (as ``rnn_vs_torch.py``): rnnlab's weights are copied into torch; logits, loss, gradients
 gradient norms and the loss after two Adam updates are checked equal (1e-4 relative; gradients 1e-3) before
@@ -201,18 +203,27 @@ def bench_memory(args):
     return rows
 
 
-# -- 6: placeholder -----------------------------------------------------------------------------
-SEQ2SEQ_NA = "not available until rnnlab has attention (issue 12)"
-
-
+# -- 6: seq2seq with additive attention ----------------------------------------------------------
 def bench_seq2seq(args):
-    """PLACEHOLDER — not available until rnnlab has attention (issue 12): seq2seq, additive attention,
-    batch 64, source 12, target 14, hidden 256 (pairs/s)."""
-    # To add the row: build rnnlab's Seq2Seq with additive attention and an nn.Module twin
-    # (encoder LSTM, Bahdanau attention, decoder LSTM, Linear), copy the weights, check_twins-style
-    # checks, then time train_step(model, (src, tgt_in), tgt_out) and predict as bench_lm does.
-    print(f"  seq2seq-attn: {SEQ2SEQ_NA}", flush=True)
-    return [row("seq2seq-attn", "train/infer", args.threads, "pairs/s", None, None, None, status=SEQ2SEQ_NA)]
+    """seq2seq, LSTM 256, additive attention, batch 64, source 12, target 14 (pairs/s; _seq2seq_bench.py)."""
+    import _seq2seq_bench as s2s
+    spec = s2s.SPEC
+    model = s2s.build(spec)
+    twin = s2s.Twin(model, spec)
+    data = s2s.make_data(spec)
+    checks = s2s.check(model, twin, data)
+    print(f"  seq2seq-attn: twins agree {checks}", flush=True)
+    fns = s2s.functions(model, twin, data)
+    rows = []
+    for mode in ("train", "infer"):
+        rates = time_pair(fns[mode], spec["batch"], args.repeats, args.block, args.warmup)
+        r, t = statistics.median(rates["rnnlab"]), statistics.median(rates["torch"])
+        rows.append(row("seq2seq-attn", mode, args.threads, "pairs/s", round(r), round(t), r / t,
+                        rnnlab_spread_pct=round(spread(rates["rnnlab"]), 1),
+                        torch_spread_pct=round(spread(rates["torch"]), 1), blocks=args.repeats, checks=checks,
+                        spec={k: v for k, v in spec.items()}))
+        print("  " + fmt(rows[-1]), flush=True)
+    return rows
 
 
 BENCHES = {"charlm": bench_charlm, "wordlm": bench_wordlm, "mnist": bench_mnist, "pm25": bench_pm25,
@@ -223,6 +234,8 @@ BENCHES = {"charlm": bench_charlm, "wordlm": bench_wordlm, "mnist": bench_mnist,
 def _val(v, unit: str) -> str:
     if v is None:
         return "n/a"
+    if unit == "pairs/s":
+        return f"{v:,.0f} pairs/s"
     return f"{v:,.0f} tok/s" if unit == "tokens/s" else f"{v:.2f} s" if unit == "s/epoch" else f"{v:,.0f} MB"
 
 

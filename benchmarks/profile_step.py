@@ -1,4 +1,5 @@
-"""Where one rnnlab training step's time goes: ``python benchmarks/rnn_vs_torch.py --profile CELL:CONFIG``.
+"""Where one rnnlab training step's time goes: ``python benchmarks/rnn_vs_torch.py --profile CELL:CONFIG``
+(``CELL:CONFIG:infer``: one ``predict`` batch instead, forward only).
 
 The step (``rnnlab.training.train_step``) is timed by phase — input product, recurrent
 products, gate math, output layer, loss, optimizer, and the rest (Python and bookkeeping) — by
@@ -112,9 +113,11 @@ def profile_step(spec: str, args) -> dict:
     from rnnlab.layers import recurrent as rec_mod
     from rnnlab.training import train_step
     cell, _, config = spec.partition(":")
-    if config not in CONFIGS or cell not in TORCH_PEERS and cell != "bilstm2":
-        raise SystemExit(f"--profile: expected CELL:CONFIG with CELL in {sorted(TORCH_PEERS) + ['bilstm2']} "
-                         f"and CONFIG in {sorted(CONFIGS)}, got {spec!r}")
+    config, _, mode = config.partition(":")
+    mode = mode or "train"
+    if config not in CONFIGS or cell not in TORCH_PEERS and cell != "bilstm2" or mode not in ("train", "infer"):
+        raise SystemExit(f"--profile: expected CELL:CONFIG[:MODE] with CELL in {sorted(TORCH_PEERS) + ['bilstm2']}, "
+                         f"CONFIG in {sorted(CONFIGS)} and MODE train (default) or infer, got {spec!r}")
     cfg, x, y, model = row_setup(cell, config, args.lr)
     f, h, steps, batch = cfg
 
@@ -123,6 +126,10 @@ def profile_step(spec: str, args) -> dict:
 
     def step():                              # an update as fit runs it after its first
         train_step(model, x, y, check=False, params=params)
+
+    if mode == "infer":                      # what predict runs: forward only, nothing kept
+        def step():                          # noqa: F811
+            model.predict(x, batch_size=batch)
 
     for _ in range(3):                       # warm-up: buffers, compiled kernels
         step()
@@ -180,15 +187,16 @@ def profile_step(spec: str, args) -> dict:
             - cost * timer.children[None] / calls)    # untimed time, less the outermost wrappers' cost
     est = sum(per_step.values()) + rest             # the step without wrappers, from the phases
     peak = gemm_peak(0.5 if args.quick else 1.0)
-    flops = matmul_flops(cell, cfg, "train")
+    flops = matmul_flops(cell, cfg, mode)
     g = gates("lstm" if cell == "bilstm2" else cell)
     layers = [(f, 2), (2 * h, 2)] if cell == "bilstm2" else [(f, 1)]
-    input_flops = sum(3 * 2.0 * steps * batch * g * h * fi * d for fi, d in layers)
+    input_flops = sum((3 if mode == "train" else 1) * 2.0 * steps * batch * g * h * fi * d for fi, d in layers)
     rec_flops = flops - input_flops
     t_in = per_step["input_fwd"] + per_step["input_bwd"]
     t_rec = per_step["rec_fwd"] + per_step["rec_bwd"] + per_step["rec_wgrad"]
-    print(f"profile of one rnnlab training step: {cell} {config} (input {f}, hidden {h}, steps {steps}, "
-          f"batch {batch}), float32, SGD, MSE; {repeats} blocks of {n} steps; load average {loadavg()}")
+    what = "training step (SGD, MSE)" if mode == "train" else "inference batch (predict)"
+    print(f"profile of one rnnlab {what}: {cell} {config} (input {f}, hidden {h}, steps {steps}, "
+          f"batch {batch}), float32; {repeats} blocks of {n} calls; load average {loadavg()}")
     print(f"  step: {plain_s * 1e3:.3f} ms plain, {inst_s * 1e3:.3f} ms instrumented "
           f"({100 * (inst_s / plain_s - 1):+.1f} %), {est * 1e3:.3f} ms from the phases below (the wrappers' "
           f"measured cost, {cost * 1e6:.2f} µs per wrapped call, taken off; shares of that sum)")
@@ -212,7 +220,7 @@ def profile_step(spec: str, args) -> dict:
           f"({step_rate / peak:.1%} of peak); products alone {prod_rate:.3g} GFLOP/s ({prod_rate / peak:.1%}): "
           f"input side {input_flops / t_in / 1e9 if t_in else float('nan'):.3g}, recurrent "
           f"{rec_flops / t_rec / 1e9 if t_rec else float('nan'):.3g} GFLOP/s")
-    return {"cell": cell, "config": config, "step_ms_plain": round(plain_s * 1e3, 4),
+    return {"cell": cell, "config": config, "mode": mode, "step_ms_plain": round(plain_s * 1e3, 4),
             "step_ms_instrumented": round(inst_s * 1e3, 4),
             "step_ms_from_phases": round(est * 1e3, 4), "phases": rows, "groups": groups,
             "gemm_peak_gflops": round(peak, 1), "step_gflops": round(step_rate, 2),

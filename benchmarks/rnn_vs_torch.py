@@ -4,6 +4,7 @@
     python benchmarks/rnn_vs_torch.py --quick         # short run (under 2 minutes)
     python benchmarks/rnn_vs_torch.py --json out.json --threads 1
     python benchmarks/rnn_vs_torch.py --profile lstm:medium   # where a training step's time goes
+    python benchmarks/rnn_vs_torch.py --profile lstm:large:infer   # ... or an inference batch's
 
 For every cell (SimpleRNN tanh, LSTM, GRU) and configuration (input, hidden, steps, batch) it
 times, in this one process and with the same number of threads for both libraries:
@@ -21,9 +22,9 @@ each block runs the step enough times to last ``block`` seconds. Reported: media
 second over the blocks, the spread (min–max of the blocks, as ± half-range in percent), and the
 ratio rnnlab / torch of the medians (> 1: rnnlab is faster). Timing never enters a test.
 
-``--profile CELL:CONFIG`` (e.g. ``lstm:medium``, ``bilstm2:medium``, ``rnn:tiny``) times one
-rnnlab training step (``train_step``) by phase instead: the input product (XP = [X, 1]·[W_ih, b]ᵀ
-forward; dW_ih, db and dX backward, with their accumulation), the recurrent products (h·W_hhᵀ and
+``--profile CELL:CONFIG[:infer]`` (e.g. ``lstm:medium``, ``bilstm2:medium``, ``rnn:tiny``,
+``lstm:large:infer``) times one rnnlab training step (``train_step``; with ``:infer`` one
+``predict`` batch) by phase instead: the input product (XP = [X, 1]·[W_ih, b]ᵀ forward; dW_ih, db and dX backward, with their accumulation), the recurrent products (h·W_hhᵀ and
 δa·W_hh per step, dW_hh over all steps), the gate math (the cell's element-wise step), the output
 layer, the loss, the optimizer, and the rest (Python and bookkeeping: total minus the phases). It
 wraps the library's functions from this script (nothing in ``src/`` is timed), and prints the
@@ -363,8 +364,9 @@ def main(argv=None) -> int:
     p.add_argument("--thread-sweep", action="store_true",
                    help="only time the per-step products at 1 thread vs all threads (the data behind "
                         "rnnlab.threads.AUTO_MIN_MNK) and exit")
-    p.add_argument("--profile", metavar="CELL:CONFIG",
-                   help="only profile one rnnlab training step by phase (e.g. lstm:medium) and exit")
+    p.add_argument("--profile", metavar="CELL:CONFIG[:infer]",
+                   help="only profile one rnnlab training step (or predict batch, ':infer') by phase "
+                        "(e.g. lstm:medium, lstm:large:infer) and exit")
     args = p.parse_args(argv)
     args.repeats = args.repeats or (3 if args.quick else 7)
     args.block = args.block or (0.08 if args.quick else 0.25)

@@ -81,7 +81,9 @@ def test_inference_mode_keeps_nothing_per_step():
     with inference_mode():
         layer.forward(np.zeros((B, 50, F), np.float32))
     bufs = layer._bufs[False]
-    assert bufs["cell"]["gates"].shape == (1, B, 4 * H)      # one step's scratch, not 50
+    assert bufs["cell"]["tc"].shape == (1, B, H)             # one step's scratch, not 50
+    assert bufs["cell"]["gates"] is None                      # gates into the one-step scratch
+    assert bufs["cell"]["hw"].shape == (B, 4 * H)
     assert all(s.shape[0] == 2 for s in bufs["hs"])           # states alternate two slots
 
 
@@ -126,6 +128,41 @@ def test_reused_buffers_do_not_leak(name, make):
     layer.backward(np.ones_like(y1))
     for k in g1:
         np.testing.assert_array_equal(layer.grads[k], g1[k])
+
+
+# -- contiguous weight_hhᵀ only where it pays ----------------------------------------------------
+@pytest.mark.parametrize("name, make", [l for l in LAYERS if not l[0].startswith("indrnn")])
+@pytest.mark.parametrize("batch, steps, copied", [(1, 6, False), (3, 2, False), (3, 6, True)])
+def test_weight_transpose_copy_only_where_it_pays(name, make, batch, steps, copied, monkeypatch):
+    """One row or fewer than COPY_MIN_STEPS steps read the transposed view; longer batches a
+    contiguous copy (made in 64-row blocks). Same outputs and gradients either way."""
+    from rnnlab.cells import base
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((batch, steps, F)).astype(np.float32)
+    dy = rng.standard_normal((batch, steps, H)).astype(np.float32)
+    runs, policy = [], base.COPY_MIN_STEPS
+    for min_steps in (policy, 10 ** 9):                         # the policy, then "never copy"
+        monkeypatch.setattr(base, "COPY_MIN_STEPS", min_steps)
+        layer = build(make, return_sequences=True)
+        y = layer.forward(x, training=True)
+        dx = layer.backward(dy)
+        runs.append((y, dx, {k: v.copy() for k, v in layer.grads.items()}))
+        if min_steps == policy:
+            assert ("weight_hh_t" in layer._bufs[True]["cell"]) == copied
+    (y0, dx0, g0), (y1, dx1, g1) = runs
+    np.testing.assert_allclose(y0, y1, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(dx0, dx1, rtol=1e-5, atol=1e-6)
+    for k in g0:
+        np.testing.assert_allclose(g0[k], g1[k], rtol=1e-5, atol=1e-6)
+
+
+def test_blocked_transpose_copy_is_exact():
+    from rnnlab.cells.lstm import LSTMCell
+    cell = LSTMCell(40)                                         # 160 rows: blocks of 64, 64, 32
+    w = np.random.default_rng(0).standard_normal((160, 40)).astype(np.float32)
+    p = cell.step_params({"weight_hh": w}, {}, steps=10, batch=5)
+    assert p["weight_hh_t"].flags.c_contiguous
+    np.testing.assert_array_equal(p["weight_hh_t"], w.T)
 
 
 # -- Numba kernels == NumPy reference ---------------------------------------------------------------

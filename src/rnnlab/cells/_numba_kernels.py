@@ -88,7 +88,9 @@ def rnn_backward(s, ds, dxp, act):
 # -- LSTM (gate order i, f, g, o) ------------------------------------------------------------
 @jit
 def lstm_forward(a, xp, c_prev, c_out, tc_out, h_out, scale, shift):
-    """a = h_{t-1}·weight_hhᵀ on entry, [i f g o] on exit; xp = x_t·weight_ihᵀ + b_ih + b_hh.
+    """a + xp = the pre-activations on entry, a = [i f g o] on exit. In training the LSTM cell
+    passes XP[t] = x_t·weight_ihᵀ + b_ih + b_hh as ``a`` (the gates are kept there for backward)
+    and its h_{t-1}·weight_hhᵀ scratch as ``xp``; in inference the other way round.
 
     scale = [½, ½, 1, ½] and shift = [½, ½, 0, ½] per block: σ(a) = ½·tanh(a/2) + ½ and tanh
     in one loop over all 4H columns.
@@ -135,18 +137,20 @@ def lstm_backward(dh, dc, G, tc, c_prev, dxp, dc_prev):
 
 # -- GRU, reset after the product (PyTorch; gate order r, z, n) --------------------------------
 @jit
-def gru_forward(hp, xp, b_hn, h_prev, gates, h_out):
-    """hp = h_{t-1}·weight_hhᵀ on entry (+ b_hn on n on exit); xp = x·W_ihᵀ + b_ih (+ b_hh on r, z)."""
+def gru_forward(hp, a, b_hn, h_prev, h_out):
+    """hp = h_{t-1}·weight_hhᵀ on entry (+ b_hn on n on exit); a = XP[t] = x·W_ihᵀ + b_ih (+ b_hh on
+    r, z) on entry, the gates [r z n] on exit (read and written in place: an output array that
+    aliased an input array would fail LLVM's runtime overlap check and run scalar, 2x slower)."""
     B, H = h_prev.shape
     for b in range(B):
-        hb, xb, gb = hp[b], xp[b], gates[b]
+        hb, ab = hp[b], a[b]
         for j in range(2 * H):
-            gb[j] = sigmoid(xb[j] + hb[j])                   # r, z
-        hn, xn, r, z, n = hb[2 * H:], xb[2 * H:], gb[:H], gb[H:2 * H], gb[2 * H:]
+            ab[j] = sigmoid(ab[j] + hb[j])                   # r, z
+        hn, r, z, n = hb[2 * H:], ab[:H], ab[H:2 * H], ab[2 * H:]
         for j in range(H):
             hn[j] += b_hn[j]                                 # W_hn h + b_hn
         for j in range(H):
-            n[j] = tanh(xn[j] + r[j] * hn[j])                # n = tanh(W_in x + b_in + r ∘ (…))
+            n[j] = tanh(n[j] + r[j] * hn[j])                 # n = tanh(W_in x + b_in + r ∘ (…))
         hpb, h = h_prev[b], h_out[b]
         for j in range(H):
             h[j] = n[j] + z[j] * (hpb[j] - n[j])             # h = (1 - z) ∘ n + z ∘ h_{t-1}

@@ -22,7 +22,8 @@ the cell's own steps, and :meth:`Cell.weight_hh_grad`. The runner
 3. loops back over time calling :meth:`Cell.step_backward`, which writes ``dXP[t]`` (gradient
    with respect to the input projection) and ``dHP[t]`` (with respect to the recurrent
    projection ``h_{t-1}·weight_hhᵀ + bias_hh``) and returns the gradient of the previous states
-   in arrays the cell owns (its cache); the runner may add to those arrays in place;
+   in arrays the cell owns (its cache; valid until the cell's next-but-one backward step, so
+   two alternating slots suffice); the runner may add to those arrays in place;
 4. forms ``d weight_ih = dXPᵀ·X`` and ``d weight_hh`` (:meth:`Cell.weight_hh_grad`) with one
    matrix product each over all steps.
 
@@ -31,7 +32,9 @@ Per-step values that backward needs are kept in ``cache``, a dict of time-major 
 :meth:`Cell.allocate` creates once per sequence shape (the runner reuses it across batches of
 the same shape); :meth:`Cell.bind_states` then receives the runner's state buffers, one
 ``(T + 1, B, H)`` array per state, ``[k][0]`` the initial state and ``[k][t + 1]`` state k after
-step t, for a cell whose backward reads its own outputs. For inference (nothing kept for
+step t, for a cell whose backward reads its own outputs, and :meth:`Cell.bind_projection` the
+XP buffer, which a cell may overwrite at step t with what its backward needs (the LSTM and GRU
+keep their gates there: no second (T, B, G·H) array). For inference (nothing kept for
 backward) the runner allocates the cache for one step and passes ``t = 0`` at every step:
 per-step buffers then serve as scratch.
 
@@ -49,6 +52,10 @@ import numpy as np
 
 from ..errors import InputError
 from . import _kernels
+
+#: :meth:`Cell.step_params` makes a contiguous ``weight_hhᵀ`` only for sequences of at least this
+#: many steps (shorter ones, e.g. one-token decoding steps, read the transposed view).
+COPY_MIN_STEPS = 4
 
 #: Initializer roles a parameter can take: which of the layer's ``kernel_init``,
 #: ``recurrent_init``, ``bias_init`` draws it.
@@ -147,19 +154,38 @@ class Cell:
     def bind_states(self, cache: dict[str, np.ndarray], states: list[np.ndarray]) -> None:
         """Receive the runner's state buffers (``states[k][t + 1]`` = state k after step t)."""
 
-    def step_params(self, params: dict[str, np.ndarray], cache: dict[str, Any]) -> dict[str, np.ndarray]:
-        """The parameters :meth:`step_forward` receives, prepared once per forward.
+    def bind_projection(self, cache: dict[str, np.ndarray], xp: np.ndarray | None) -> None:
+        """Receive the runner's XP buffer ``(T, B, G·H)`` when the forward keeps what backward
+        needs, None in inference.
+
+        Step t reads ``XP[t]`` once and the runner never reads it again, so a cell may write
+        what backward needs over it (LSTM, GRU: their gates) instead of keeping a second
+        (T, B, G·H) array. Default: nothing.
+        """
+
+    def step_params(self, params: dict[str, np.ndarray], cache: dict[str, Any],
+                    steps: int | None = None, batch: int | None = None) -> dict[str, np.ndarray]:
+        """The parameters :meth:`step_forward` receives, prepared once per forward of ``steps``
+        steps on ``batch`` rows.
 
         Default: ``params`` plus ``"weight_hh_t"``, a contiguous copy of ``weight_hhᵀ`` (H, G·H)
         kept in ``cache`` and refreshed at every forward, so that every step's product reads a
-        row-major operand (BLAS packed it faster on a loaded machine). A cell whose
+        row-major operand (OpenBLAS runs ``h·Wᵀ`` from a transposed view up to 1.4× slower for
+        B ≥ 4). No copy (the steps read the transposed view) when it cannot pay: one row
+        (``h·Wᵀ`` is then a matrix–vector product, as fast or faster on the view) or fewer than
+        :data:`COPY_MIN_STEPS` steps (e.g. decoding one token at a time: the copy of a 4 MB
+        matrix costs several steps' products). The copy runs in blocks of 64 rows of W (a
+        whole-matrix transposed ``copyto`` was 3–5× slower: cache and TLB misses). A cell whose
         ``weight_hh`` is not a (G·H, H) matrix overrides this (e.g. to return ``params``).
         """
-        w_t = params["weight_hh"].T
+        if batch == 1 or (steps is not None and steps < COPY_MIN_STEPS):
+            return params                          # weight_hh_t() gives the transposed view
+        w = params["weight_hh"]
         buf = cache.get("weight_hh_t")
-        if buf is None or buf.shape != w_t.shape or buf.dtype != w_t.dtype:
-            buf = cache["weight_hh_t"] = np.empty(w_t.shape, dtype=w_t.dtype)
-        np.copyto(buf, w_t)
+        if buf is None or buf.shape != w.shape[::-1] or buf.dtype != w.dtype:
+            buf = cache["weight_hh_t"] = np.empty(w.shape[::-1], dtype=w.dtype)
+        for i in range(0, w.shape[0], 64):         # transpose block by block (stays in cache)
+            np.copyto(buf[:, i:i + 64], w[i:i + 64].T)
         return {**params, "weight_hh_t": buf}
 
     @staticmethod

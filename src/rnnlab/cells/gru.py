@@ -58,7 +58,7 @@ Shapes (B batch, H hidden, F input features):
 | weight_ih        | (3H, F)    | [U_r, -U_z, U_h]ᵀ                     |
 | weight_hh        | (3H, H)    | [W_r, -W_z, W_h]ᵀ                     |
 | bias_ih, bias_hh | (3H,)      | [b_r, -b_z, b_h] (sum of the two)     |
-| gates (cache)    | (T, B, 3H) | [r_t, 1 - z_t, h̃_t]  (stores r, z, n) |
+| gates (cache)    | (T, B, 3H) | [r_t, 1 - z_t, h̃_t]  (r, z, n; over XP) |
 | hp (cache)       | (T, B, 3H) | h_{t-1}·W (+ b_hn on n) (reset_after) |
 | rh (cache)       | (T, B, H)  | r_t ∘ h_{t-1}     (reset_after=False) |
 | h_t              | (B, H)     | h_t                                   |
@@ -103,8 +103,8 @@ class GRUCell(Cell):
         one_n[2 * H:] = 1.0                     # backward: σ' = (1-y)·y, tanh' = (1-y)·(1+y)
         cache = super().allocate(steps, batch, dtype)
         cache.update({
-            "gates": np.empty((steps, batch, 3 * H), dtype=dtype),   # [r z n]
-            "dh": np.empty((steps, batch, H), dtype=dtype),          # backward results δh_{t-1}
+            # "gates" [r z n], (T, B, 3H): written over the runner's XP buffer (bind_projection)
+            "dh": np.empty((2, batch, H), dtype=dtype),              # backward results δh_{t-1}, t % 2
             "one_n": one_n,
             "zero_h": np.zeros(H, dtype=dtype),                       # b_hn when use_bias=False
             "tmp": np.empty((batch, H), dtype=dtype),                 # scratch (B, H)
@@ -117,6 +117,11 @@ class GRUCell(Cell):
             cache["rh"] = np.empty((steps, batch, H), dtype=dtype)      # r ∘ h_{t-1}
         return cache
 
+    def bind_projection(self, cache: dict[str, np.ndarray], xp: np.ndarray | None) -> None:
+        """Each step writes its gates over its own XP[t] (read once, never again): ``gates`` is XP
+        (None in inference, where the gates are not kept)."""
+        cache["gates"] = xp
+
     # -- forward ----------------------------------------------------------------------------
     def step_forward(self, t: int, xp_t: np.ndarray, states: tuple[np.ndarray, ...],
                      params: dict[str, np.ndarray], cache: dict[str, Any],
@@ -124,7 +129,8 @@ class GRUCell(Cell):
         """``xp_t`` = x·W_ihᵀ + b_ih + b_hh on the folded blocks (r, z; all three if reset before)."""
         (h_prev,) = states
         H = self.hidden_size
-        a = cache["gates"][t]                                   # (B, 3H), becomes [r z n]
+        a = xp_t                                                # (B, 3H), becomes [r z n] (= gates[t])
+        tmp = cache["tmp"]
         W_t = self.weight_hh_t(params)                         # weight_hhᵀ (H, 3H)
         b = params.get("bias_hh")
         b_hn = cache["zero_h"] if b is None else b[2 * H:]
@@ -132,23 +138,24 @@ class GRUCell(Cell):
             hp = cache["hp"][t]
             np.matmul(h_prev, W_t, out=hp)                      # h_{t-1}·W_hhᵀ   (all 3 blocks)
             if self.fused:                                  # the lines below, one compiled pass
-                _kernels.get("gru_forward")(hp, xp_t, b_hn, h_prev, a, out[0])
+                _kernels.get("gru_forward")(hp, a, b_hn, h_prev, out[0])   # a = xp_t, in place
                 return out
             hp[:, 2 * H:] += b_hn                               # W_hn h + b_hn  (kept for backward)
             rz, r, n = a[:, :2 * H], a[:, :H], a[:, 2 * H:]
             np.add(hp[:, :2 * H], xp_t[:, :2 * H], out=rz)      # r, z pre-activations
             self._sigmoid_(rz)                                  # r_t, z_t
-            np.multiply(r, hp[:, 2 * H:], out=n)                # r ⊙ (W_hn h + b_hn)
-            n += xp_t[:, 2 * H:]                                # + W_in x + b_in
+            np.multiply(r, hp[:, 2 * H:], out=tmp)              # r ⊙ (W_hn h + b_hn)
+            n += tmp                                            # W_in x + b_in + r ⊙ (…)
         else:
             rz, r, n = a[:, :2 * H], a[:, :H], a[:, 2 * H:]
-            np.matmul(h_prev, W_t[:, :2 * H], out=rz)           # h_{t-1}·[W_r W_z]
-            rz += xp_t[:, :2 * H]                               # + x·[U_r U_z] + b: pre-activations
+            hw = cache["tmp3"][:, :2 * H]
+            np.matmul(h_prev, W_t[:, :2 * H], out=hw)           # h_{t-1}·[W_r W_z]
+            rz += hw                                            # x·[U_r U_z] + b + …: pre-activations
             self._sigmoid_(rz)                                  # r_t, z_t
             rh = cache["rh"][t]
             np.multiply(r, h_prev, out=rh)                      # r_t ∘ h_{t-1}
-            np.matmul(rh, W_t[:, 2 * H:], out=n)                # (r∘h)·W_h
-            n += xp_t[:, 2 * H:]                                # + x·U_h + b_in + b_hn
+            np.matmul(rh, W_t[:, 2 * H:], out=tmp)              # (r∘h)·W_h
+            n += tmp                                            # x·U_h + b_in + b_hn + (r∘h)·W_h
         self._output_numpy(a, h_prev, out[0])
         return out
 
@@ -176,7 +183,7 @@ class GRUCell(Cell):
         (h_prev,) = prev_states
         H = self.hidden_size
         G = cache["gates"][t]
-        dhz, dh_prev = cache["tmp"], cache["dh"][t]
+        dhz, dh_prev = cache["tmp"], cache["dh"][t % 2]
         W = params["weight_hh"]
         if self.reset_after and self.fused:                 # the NumPy lines, one compiled pass
             _kernels.get("gru_backward")(dh, G, cache["hp"][t], h_prev, dxp_t, dhp_t, dhz)

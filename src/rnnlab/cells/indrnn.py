@@ -69,7 +69,8 @@ class IndRNNCell(SimpleRNNCell):
         return tuple(ParamSpec("weight_hh", (h,), "recurrent", h, h) if p.name == "weight_hh" else p
                      for p in super().param_specs(input_size, use_bias))
 
-    def step_params(self, params: dict[str, np.ndarray], cache: dict[str, Any]) -> dict[str, np.ndarray]:
+    def step_params(self, params: dict[str, np.ndarray], cache: dict[str, Any],
+                    steps: int | None = None, batch: int | None = None) -> dict[str, np.ndarray]:
         return params                                           # u is used as it is: no transpose
 
     # -- the recurrence: diag(u) instead of W (the rest of the step is the simple RNN's) --------

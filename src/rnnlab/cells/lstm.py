@@ -39,7 +39,7 @@ Shapes (B batch, H hidden, F input features):
 | weight_ih        | (4H, F)     | [U_i U_f U_c U_o]ᵀ         |
 | weight_hh        | (4H, H)     | [W_i W_f W_c W_o]ᵀ         |
 | bias_ih, bias_hh | (4H,)       | [b_i b_f b_c b_o] (sum)    |
-| gates (cache)    | (T, B, 4H)  | [i_t f_t c̃_t o_t]          |
+| gates (cache)    | (T, B, 4H)  | [i_t f_t c̃_t o_t] (over XP) |
 | h_t, c_t         | (B, H)      | h_t, c_t                   |
 
 Speed: the three sigmoids and the tanh of the gates are one ``np.tanh`` over all 4H columns,
@@ -78,15 +78,24 @@ class LSTMCell(Cell):
         one_g[2 * h:3 * h] = 1.0                     # backward: σ' = (1-y)·y, tanh' = (1-y)·(1+y)
         cache = super().allocate(steps, batch, dtype)
         cache.update({
-            "gates": np.empty((steps, batch, 4 * h), dtype=dtype),   # [i f g o] after σ / tanh
+            # "gates" [i f g o] after σ / tanh, (T, B, 4H): written over the runner's XP buffer
+            # (bind_projection), whose x-part each step consumes — one (T, B, 4H) array, not two
+            "hw": np.empty((batch, 4 * h), dtype=dtype),             # h_{t-1}·W, one step's scratch
             "tc": np.empty((steps, batch, h), dtype=dtype),          # tanh(c_t)
-            "dh": np.empty((steps, batch, h), dtype=dtype),          # backward results δh_{t-1}
-            "dc": np.empty((steps, batch, h), dtype=dtype),          #                  δc_{t-1}
+            # backward results δh_{t-1}, δc_{t-1}: the runner consumes them at the next step
+            # down, so two slots alternate (t % 2) instead of one per step
+            "dh": np.empty((2, batch, h), dtype=dtype),
+            "dc": np.empty((2, batch, h), dtype=dtype),
             "scale": scale, "shift": shift, "one_g": one_g,
             "tmp": np.empty((batch, h), dtype=dtype),                # scratch (B, H)
             "tmp4": np.empty((batch, 4 * h), dtype=dtype),           # scratch (B, 4H)
         })
         return cache
+
+    def bind_projection(self, cache: dict[str, np.ndarray], xp: np.ndarray | None) -> None:
+        """Training: each step writes its gates over its own XP[t] (read once, never again):
+        ``gates`` is XP. Inference (None): the gates go to the one-step scratch."""
+        cache["gates"] = xp
 
     def state_grad(self, state: str, recorded: Sequence[np.ndarray], cache: dict[str, Any]) -> np.ndarray:
         """``∂L/∂c_t`` adds, to what the runner recorded, the path through ``h_t = o_t ⊙ tanh(c_t)``:
@@ -102,17 +111,22 @@ class LSTMCell(Cell):
                      out: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
         h_prev, c_prev = states
         h, c = out
-        a = cache["gates"][t]                                   # (B, 4H), becomes [i f g o]
-        np.matmul(h_prev, self.weight_hh_t(params), out=a)     # h_{t-1}·W
+        hw = cache["hw"]                                        # (B, 4H) scratch
+        np.matmul(h_prev, self.weight_hh_t(params), out=hw)    # h_{t-1}·W
+        # gates [i f g o] = act(XP[t] + h_{t-1}·W), written over XP[t] (= cache["gates"][t])
+        # for backward; in inference (nothing kept) into the scratch, which stays in L1
+        a, b = (hw, xp_t) if cache["gates"] is None else (xp_t, hw)
         if self.fused:                                      # the lines below, one compiled pass
-            _kernels.get("lstm_forward")(a, xp_t, c_prev, c, cache["tc"][t], h, cache["scale"], cache["shift"])
+            _kernels.get("lstm_forward")(a, b, c_prev, c, cache["tc"][t], h, cache["scale"], cache["shift"])
         else:
-            self._forward_numpy(a, xp_t, c_prev, c, cache["tc"][t], h, cache)
+            self._forward_numpy(a, b, c_prev, c, cache["tc"][t], h, cache)
         return out
 
     def _forward_numpy(self, a, xp_t, c_prev, c, tc, h, cache) -> None:
+        """``a`` becomes the gates [i f g o]; ``a + xp_t`` are the pre-activations (one is XP[t],
+        the other the step's h_{t-1}·W)."""
         H = self.hidden_size
-        a += xp_t                                               # + x_t·U + b   -> pre-activations
+        a += xp_t                                               # x_t·U + b + h_{t-1}·W: pre-activations
         s = cache["scale"]
         a *= s                                                  # a/2 on the i, f, o blocks
         np.tanh(a, out=a)                                       # tanh(a/2) | tanh(a_g) = c̃
@@ -132,12 +146,12 @@ class LSTMCell(Cell):
                       dxp_t: np.ndarray, dhp_t: np.ndarray) -> tuple[np.ndarray, ...]:
         dh, dc = d_states
         _, c_prev = prev_states
-        G, tc, dc_prev = cache["gates"][t], cache["tc"][t], cache["dc"][t]
+        G, tc, dc_prev = cache["gates"][t], cache["tc"][t], cache["dc"][t % 2]
         if self.fused:                                      # the lines below, one compiled pass
             _kernels.get("lstm_backward")(dh, dc, G, tc, c_prev, dxp_t, dc_prev)
         else:
             self._backward_numpy(dh, dc, G, tc, c_prev, dxp_t, dc_prev, cache)
-        dh_prev = cache["dh"][t]
+        dh_prev = cache["dh"][t % 2]
         np.matmul(dxp_t, params["weight_hh"], out=dh_prev)      # δh_{t-1} = δa_t·weight_hh
         return (dh_prev, dc_prev)
 

@@ -51,7 +51,8 @@ class SimpleRNNCell(Cell):
 
     def allocate(self, steps: int, batch: int, dtype: np.dtype) -> dict[str, np.ndarray]:
         cache = super().allocate(steps, batch, dtype)
-        cache["ds"] = np.empty((steps, batch, self.hidden_size), dtype=dtype)   # δs_{t-1} (backward)
+        # δs_{t-1} (backward): consumed by the next step down, so two slots alternate (t % 2)
+        cache["ds"] = np.empty((2, batch, self.hidden_size), dtype=dtype)
         return cache
 
     def bind_states(self, cache, states):
@@ -94,7 +95,7 @@ class SimpleRNNCell(Cell):
             _kernels.get("rnn_backward")(s, ds, dxp_t, self._act)
         else:
             self._backward_numpy(s, ds, dxp_t)                  # δh_t
-        ds_prev = cache["ds"][t]
+        ds_prev = cache["ds"][t % 2]
         self.recurrent_product_backward(dxp_t, params, ds_prev)  # δs_{t-1} = δh_t·Wᵀ
         return (ds_prev,)
 

@@ -21,6 +21,8 @@ sequence's valid part) and ``stateful`` carry between batches with truncated BPT
 Speed (see docs/performance.md): the work arrays (time-major input, XP, state buffers, the
 cell's per-step caches, dXP) are made once per sequence shape and reused while the shape
 repeats, with the per-step views into them; nothing returned to the caller is a view of them.
+Each activation is kept once: a cell may write its gates over XP[t], which step t reads once
+(:meth:`Cell.bind_projection`), and hands its state gradients down in two alternating slots.
 Inside :func:`inference_mode` (``Sequential.predict`` / ``evaluate``) nothing is kept for
 backward: one step's scratch serves every step. The BLAS thread count follows
 :mod:`rnnlab.threads`.
@@ -194,6 +196,8 @@ class Recurrent(Layer):
             "cell": cell.allocate(steps if store else 1, batch, dt),
         }
         cell.bind_states(bufs["cell"], bufs["hs"])
+        # training: a cell may keep its gates over XP[t]; inference (None): nothing is kept
+        cell.bind_projection(bufs["cell"], bufs["xp"] if store else None)
         # views made once per buffer set, reused at every step of every batch:
         # fwd_views[t] = (XP[t], states entering step t, where step t writes its states)
         hs, xp = bufs["hs"], bufs["xp"]
@@ -286,7 +290,7 @@ class Recurrent(Layer):
             for k, s in enumerate(states):
                 hs[k][0] = s
         step, cache = cell.step_forward, bufs["cell"]
-        p = cell.step_params(p, cache)                # e.g. weight_hhᵀ made contiguous, once
+        p = cell.step_params(p, cache, steps, batch)  # e.g. weight_hhᵀ made contiguous, once
         for t, (xp_t, prev, new) in enumerate(bufs["fwd_views"]):
             step(t if store else 0, xp_t, prev, p, cache, new)   # inference: one step's scratch
             if m_tm is not None:
