@@ -130,3 +130,45 @@ def test_errors():
         beam_search(m, src.astype(float), mask)
     with pytest.raises(InputError, match="ids must lie"):
         greedy_decode(m, src + 10, mask)
+
+
+class Alternating:
+    """A stepping model whose state has a per-sentence constant (``enc``) and an entry (``memo``)
+    that it replaces on even steps only and passes through on odd ones."""
+
+    bos, eos, out_vocab = 0, None, 6
+
+    def __init__(self):
+        self.enc_ids = []
+
+    def decode_start(self, src, src_mask=None):
+        src = np.asarray(src, dtype=np.float64)
+        return {"enc": src[:, :, None] * np.ones(3), "memo": src[:, :1].copy(), "t": 0}
+
+    def decode_step(self, tokens, state):
+        self.enc_ids.append(id(state["enc"]))
+        t = state["t"]
+        memo = state["memo"] * 0.5 + tokens[:, None] if t % 2 == 0 else state["memo"]
+        z = 3 * np.sin(memo * np.arange(1, 7) * 1.7 + state["enc"].sum(axis=(1, 2))[:, None] * 0.1)
+        return z, {**state, "memo": memo, "t": t + 1}, None
+
+
+def test_beam_reorder_skips_only_entries_constant_since_the_start(monkeypatch):
+    """Skipping ``memo`` on the steps that pass it through would change 10 of these tokens."""
+    import rnnlab.decoding as dec
+    src, _ = source(4, 3)
+    fast_model = Alternating()
+    fast = beam_search(fast_model, src, beam=3, max_len=6)
+    assert len(set(fast_model.enc_ids[1:])) == 1            # the encoder outputs are not copied per step
+    monkeypatch.setattr(dec, "_reorder", lambda state, constant, rows: take(state, rows))
+    slow = beam_search(Alternating(), src, beam=3, max_len=6)
+    np.testing.assert_array_equal(fast.ids, slow.ids)
+    np.testing.assert_array_equal(fast.scores, slow.scores)
+    m = model("additive", "context")
+    src, mask = source(5)
+    slow = beam_search(m, src, mask, beam=4, max_len=7, return_attention=True)      # the full take
+    monkeypatch.undo()
+    fast = beam_search(m, src, mask, beam=4, max_len=7, return_attention=True)
+    np.testing.assert_array_equal(fast.ids, slow.ids)
+    np.testing.assert_array_equal(fast.scores, slow.scores)
+    np.testing.assert_array_equal(fast.attention, slow.attention)

@@ -227,6 +227,27 @@ def test_unchecked_loss_and_optimizer_give_the_same_numbers():
         rnnlab.losses.MSE().forward(z, np.zeros((5, 3)))
 
 
+def test_full_argument_checks_run_once_per_fit(monkeypatch):
+    """Batch 1 spent over half its step in argument checks: the loss and the optimizer check in
+    full at the fit's first update only (validation trusts the targets ``fit`` checked)."""
+    calls = {"optimizer": 0, "logits": 0}
+    check_params, check_logits = rnnlab.optim.Optimizer._check, rnnlab.losses._check_logits
+
+    def counting_params(self, items):
+        calls["optimizer"] += 1
+        return check_params(self, items)
+
+    def counting_logits(z):
+        calls["logits"] += 1
+        return check_logits(z)
+    monkeypatch.setattr(rnnlab.optim.Optimizer, "_check", counting_params)
+    monkeypatch.setattr(rnnlab.losses, "_check_logits", counting_logits)
+    x, y = echo(50)
+    h = small().compile(loss="mse", optimizer="sgd").fit(x, y, epochs=2, batch_size=4, validation_split=0.2,
+                                                         verbose=0)
+    assert len(h["val_loss"]) == 2 and calls == {"optimizer": 1, "logits": 1}     # of 20 updates
+
+
 def test_fit_zeroes_gradients_through_an_overridden_zero_grad():
     calls = []
 

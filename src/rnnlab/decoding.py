@@ -55,6 +55,26 @@ def take(state: Any, idx: np.ndarray) -> Any:
     return state
 
 
+def _reorder(state: Any, constant: set, rows: np.ndarray) -> Any:
+    """``take(state, rows)`` after a beam step, without copying the ``constant`` entries.
+
+    ``constant``: the keys of the state dict that every ``decode_step`` so far returned as the
+    very object it was given (the encoder outputs, source mask, context): they still hold what
+    ``decode_start`` gave, replicated across each sentence's beams, and ``rows`` always picks
+    rows of the same sentence, so taking them would copy equal rows onto equal rows (for batch
+    64 × beam 5 × 12 × 256 float32 encoder outputs: 3.9 MB per step)."""
+    if not isinstance(state, dict):
+        return take(state, rows)
+    return {k: v if k in constant else take(v, rows) for k, v in state.items()}
+
+
+def _passed_through(constant: set, before: Any, after: Any) -> set:
+    """The keys of ``constant`` that the step returned unchanged (the same objects)."""
+    if not (isinstance(before, dict) and isinstance(after, dict)):
+        return set()
+    return {k for k in constant if k in after and before.get(k) is after[k]}
+
+
 def _lengths(ids: np.ndarray, eos: int | None) -> np.ndarray:
     if eos is None:
         return np.full(len(ids), ids.shape[1], dtype=np.int64)
@@ -132,8 +152,11 @@ def beam_search(model, src: Any, src_mask: Any = None, *, beam: int = 5, max_len
     with inference_mode():
         state = take(model.decode_start(src, src_mask), rows)
         tokens = np.full(n * k, model.bos, dtype=np.int64)
+        constant = set(state) if isinstance(state, dict) else set()
         for t in range(max_len):
+            before = state
             logits, state, alpha = model.decode_step(tokens, state)
+            constant = _passed_through(constant, before, state)
             allowed = None if constraints is None else constraints.allowed(t, n * k)
             with np.errstate(divide="ignore"):
                 logp = np.log(distribution(logits, Sampling(), allowed))
@@ -158,7 +181,7 @@ def beam_search(model, src: Any, src_mask: Any = None, *, beam: int = 5, max_len
             if return_attention and alpha is not None:
                 step_att = alpha[src_rows][:, None, :]
                 att = step_att if att is None else np.concatenate([att[src_rows], step_att], axis=1)
-            state = take(state, src_rows)
+            state = _reorder(state, constant, src_rows)
             tokens = tok
             if finished.all():
                 break

@@ -55,8 +55,12 @@ def log_softmax(z: np.ndarray) -> np.ndarray:
 
 def softmax(z: np.ndarray) -> np.ndarray:
     """softmax(z)_k = exp(z_k - m) / sum_j exp(z_j - m), m = max(z) over the last axis."""
-    e = np.exp(z - z.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
+    e = np.subtract(z, z.max(axis=-1, keepdims=True))
+    if e.dtype.kind != "f":
+        e = e.astype(np.float64)
+    np.exp(e, out=e)                                   # one array, in place
+    e /= e.sum(axis=-1, keepdims=True)
+    return e
 
 
 # ----------------------------------------------------------------------------- input checks
@@ -149,6 +153,14 @@ class Loss:
         return float(loss)
 
     __call__ = forward
+
+    def value(self, logits: np.ndarray, target: Any, mask: np.ndarray | None = None, *,
+              check: bool = True) -> float:
+        """The mean loss only, as :meth:`forward` computes it, keeping no gradient (evaluation:
+        no array of the logits' size outlives the call)."""
+        loss = self.forward(logits, target, mask, check=check)
+        self._grad = None
+        return loss
 
     def backward(self) -> np.ndarray:
         """d loss / d logits for the last ``forward``."""
@@ -301,16 +313,35 @@ class CategoricalCrossEntropy(Loss):
         return labels
 
     def _compute(self, z: np.ndarray, y: np.ndarray, m: np.ndarray | None, n: int) -> tuple[Any, np.ndarray]:
-        logp = log_softmax(z)
-        p = np.exp(logp)
-        if y.dtype == np.int64:  # class labels
-            nll = -np.take_along_axis(logp, y[..., None], axis=-1)[..., 0]
-            grad = p - (np.arange(z.shape[-1]) == y[..., None])
-        else:  # probability rows; torch's gradient p * sum(y) - y also for rows not summing to 1
-            nll = -np.sum(y * logp, axis=-1)
-            grad = p * y.sum(axis=-1, keepdims=True) - y
-        grad = grad.astype(z.dtype, copy=False)
-        return _masked(nll, m).sum() / n, _masked(grad, m) * (1.0 / n)
+        """Fused log-softmax + negative log-likelihood: one (positions, K) work array that becomes
+        the gradient in place. Per position, with s = z - max(z) and S = sum(exp(s)):
+        nll = sum(y) log S - y . s (labels: log S - s[label]); grad = exp(s) / S * sum(y) - y.
+        Equal to the readable ``log_softmax``/``softmax`` formula (tests keep it as the reference)."""
+        k = z.shape[-1]
+        z2 = z.reshape(-1, k)
+        rows = None if m is None else m.reshape(-1)
+        work = np.subtract(z2, z2.max(axis=-1, keepdims=True))            # s = z - max(z)
+        labels = y.dtype == np.int64
+        if labels:                                                         # y . s for one-hot labels
+            lab = y.reshape(-1)
+            picked = work[np.arange(lab.size), lab]
+        else:                                                              # probability rows
+            y2 = y.reshape(-1, k)
+            ysum = y2.sum(axis=-1)
+            picked = np.einsum("ij,ij->i", y2, work)
+        np.exp(work, out=work)
+        total = work.sum(axis=-1)                                          # S
+        nll = np.log(total) - picked if labels else np.log(total) * ysum - picked
+        loss = (nll.sum() if rows is None else nll[rows].sum()) / n
+        if labels:                                                         # (p - onehot) / N
+            work *= (1.0 / (n * total))[:, None].astype(work.dtype, copy=False)
+            work[np.arange(lab.size), lab] -= 1.0 / n
+        else:                                                              # (p * sum(y) - y) / N (torch)
+            work *= (ysum / (n * total))[:, None]
+            work -= y2 * (1.0 / n)
+        if rows is not None and not rows.all():
+            work[~rows] = 0                                                # padded steps: no gradient
+        return loss, work.reshape(z.shape)
 
 
 _ALIASES: dict[str, type[Loss]] = {

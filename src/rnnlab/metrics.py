@@ -18,14 +18,15 @@ Every metric carries ``higher_is_better`` so early stopping knows the direction.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from .errors import InputError
 from .validation import as_float_array, check_mask
 
-__all__ = ["accuracy", "step_accuracy", "r2", "mae", "rmse", "confusion_matrix", "macro_f1", "get"]
+__all__ = ["accuracy", "step_accuracy", "r2", "mae", "rmse", "confusion_matrix", "macro_f1", "get",
+           "Running"]
 
 Metric = Callable[..., float]
 
@@ -39,7 +40,10 @@ def _metric(higher_is_better: bool) -> Callable[[Metric], Metric]:
 
 # ----------------------------------------------------------------------------- input checks
 def _check_pred(pred: Any) -> np.ndarray:
-    p = as_float_array(pred, "pred", np.float64)
+    """float32 predictions stay float32 (no float64 copy of a big softmax; every use below is exact
+    in either: argmax, or differences with float64 targets); anything else becomes float64."""
+    dtype = pred.dtype if isinstance(pred, np.ndarray) and pred.dtype in (np.float32, np.float64) else np.float64
+    p = as_float_array(pred, "pred", dtype)
     if p.ndim not in (2, 3):
         raise InputError("pred: expected shape (B, K) for last-step outputs or (B, T, K) for per-step "
                          f"outputs, got {p.shape}")
@@ -90,25 +94,40 @@ def _labels(pred: np.ndarray, target: Any, m: np.ndarray) -> tuple[np.ndarray, n
 
 
 # ----------------------------------------------------------------------------- metrics
-@_metric(higher_is_better=True)
-def accuracy(pred: Any, target: Any, mask: Any = None) -> float:
-    """Fraction right; per-step binary (B, T, 1): a sequence is right only if all its valid steps are."""
+# Each built-in metric is computed from sufficient statistics of its batch (counts and sums), so
+# that :class:`Running` can feed a data set one batch at a time and get the whole set's value.
+def _accuracy_stats(pred: Any, target: Any, mask: Any) -> np.ndarray:
+    """[number right, number counted]: sequences for per-step binary, else valid positions."""
     p = _check_pred(pred)
     m = _mask(mask, p.shape)
     pl, tl = _labels(p, target, m)
     right = pl == tl
     if p.ndim == 3 and p.shape[-1] == 1:
-        return float(np.mean(np.all(right | ~m, axis=1)))
-    return float(np.mean(right[m]))
+        return np.array([np.all(right | ~m, axis=1).sum(), p.shape[0]], dtype=np.float64)
+    return np.array([right[m].sum(), m.sum()], dtype=np.float64)
+
+
+def _step_accuracy_stats(pred: Any, target: Any, mask: Any) -> np.ndarray:
+    p = _check_pred(pred)
+    m = _mask(mask, p.shape)
+    pl, tl = _labels(p, target, m)
+    return np.array([(pl == tl)[m].sum(), m.sum()], dtype=np.float64)
+
+
+def _ratio(stats: np.ndarray) -> float:
+    return float(stats[0] / stats[1])
+
+
+@_metric(higher_is_better=True)
+def accuracy(pred: Any, target: Any, mask: Any = None) -> float:
+    """Fraction right; per-step binary (B, T, 1): a sequence is right only if all its valid steps are."""
+    return _ratio(_accuracy_stats(pred, target, mask))
 
 
 @_metric(higher_is_better=True)
 def step_accuracy(pred: Any, target: Any, mask: Any = None) -> float:
     """Fraction of valid positions (sequence x step) whose class is right."""
-    p = _check_pred(pred)
-    m = _mask(mask, p.shape)
-    pl, tl = _labels(p, target, m)
-    return float(np.mean((pl == tl)[m]))
+    return _ratio(_step_accuracy_stats(pred, target, mask))
 
 
 def _residuals(pred: Any, target: Any, mask: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -119,28 +138,117 @@ def _residuals(pred: Any, target: Any, mask: Any) -> tuple[np.ndarray, np.ndarra
     return y[m], (y - p)[m]
 
 
-@_metric(higher_is_better=True)
-def r2(pred: Any, target: Any, mask: Any = None) -> float:
-    """R^2 = 1 - sum (y - p)^2 / sum (y - mean(y))^2 over all valid values (one pooled mean)."""
+def _r2_stats(pred: Any, target: Any, mask: Any) -> np.ndarray:
+    """[count, mean of y, sum (y - mean)^2, sum (y - p)^2] over the valid values."""
     y, res = _residuals(pred, target, mask)
-    ss_res = float(np.sum(res * res))
-    ss_tot = float(np.sum((y - y.mean()) ** 2))
+    mean = float(y.mean())
+    return np.array([y.size, mean, float(np.sum((y - mean) ** 2)), float(np.sum(res * res))])
+
+
+def _r2_combine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pooled statistics of two parts (Chan et al.'s update of the sum of squared deviations)."""
+    n = a[0] + b[0]
+    delta = b[1] - a[1]
+    return np.array([n, a[1] + delta * b[0] / n, a[2] + b[2] + delta * delta * a[0] * b[0] / n, a[3] + b[3]])
+
+
+def _r2_value(stats: np.ndarray) -> float:
+    ss_tot, ss_res = float(stats[2]), float(stats[3])
     if ss_tot == 0.0:
         return 1.0 if ss_res == 0.0 else 0.0
     return 1.0 - ss_res / ss_tot
 
 
+@_metric(higher_is_better=True)
+def r2(pred: Any, target: Any, mask: Any = None) -> float:
+    """R^2 = 1 - sum (y - p)^2 / sum (y - mean(y))^2 over all valid values (one pooled mean)."""
+    return _r2_value(_r2_stats(pred, target, mask))
+
+
+def _abs_error_stats(pred: Any, target: Any, mask: Any) -> np.ndarray:
+    res = _residuals(pred, target, mask)[1]
+    return np.array([np.sum(np.abs(res)), res.size], dtype=np.float64)
+
+
+def _squared_error_stats(pred: Any, target: Any, mask: Any) -> np.ndarray:
+    res = _residuals(pred, target, mask)[1]
+    return np.array([np.sum(res * res), res.size], dtype=np.float64)
+
+
 @_metric(higher_is_better=False)
 def mae(pred: Any, target: Any, mask: Any = None) -> float:
     """Mean absolute error: mean |y - p| over all valid values."""
-    return float(np.mean(np.abs(_residuals(pred, target, mask)[1])))
+    return _ratio(_abs_error_stats(pred, target, mask))
 
 
 @_metric(higher_is_better=False)
 def rmse(pred: Any, target: Any, mask: Any = None) -> float:
     """Root mean squared error: sqrt(mean (y - p)^2) over all valid values."""
-    res = _residuals(pred, target, mask)[1]
-    return float(np.sqrt(np.mean(res * res)))
+    return float(np.sqrt(_ratio(_squared_error_stats(pred, target, mask))))
+
+
+def _add(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return a + b
+
+
+# metric -> (statistics of one batch, combine two parts' statistics, value from the statistics)
+_STREAMING: dict[Any, tuple[Callable, Callable, Callable]] = {
+    accuracy: (_accuracy_stats, _add, _ratio),
+    step_accuracy: (_step_accuracy_stats, _add, _ratio),
+    r2: (_r2_stats, _r2_combine, _r2_value),
+    mae: (_abs_error_stats, _add, _ratio),
+    rmse: (_squared_error_stats, _add, lambda s: float(np.sqrt(_ratio(s)))),
+}
+
+
+def _join(parts: Sequence[np.ndarray], fill: Any) -> np.ndarray:
+    """Batches along axis 0; per-step batches cut to different lengths are padded on the time
+    axis (axis 1) with ``fill`` (padded steps, which the mask marks False)."""
+    steps = max(a.shape[1] for a in parts) if parts[0].ndim >= 2 else None
+    if steps is not None and any(a.shape[1] != steps for a in parts):
+        parts = [np.pad(a, [(0, 0), (0, steps - a.shape[1])] + [(0, 0)] * (a.ndim - 2), constant_values=fill)
+                 for a in parts]
+    return np.concatenate(parts)
+
+
+class Running:
+    """A metric over a data set fed one batch at a time (``add``), equal to the metric of the whole
+    set (``value``) without keeping the predictions: built-in metrics add up counts and sums.
+
+    A custom callable metric is not decomposable in general: ``streaming`` is False and ``add``
+    keeps the batches, which ``value`` joins (per-step batches of different lengths padded, the
+    padding masked) and hands to the callable once.
+    """
+
+    def __init__(self, metric: str | Metric) -> None:
+        self.metric = get(metric)
+        self._parts = _STREAMING.get(self.metric)
+        self._stats: np.ndarray | None = None
+        self._kept: list[tuple[np.ndarray, np.ndarray, np.ndarray | None]] = []
+
+    @property
+    def streaming(self) -> bool:
+        return self._parts is not None
+
+    def add(self, pred: Any, target: Any, mask: Any = None) -> None:
+        if self._parts is None:
+            self._kept.append((np.asarray(pred), np.asarray(target), None if mask is None else np.asarray(mask)))
+            return
+        stats = self._parts[0](pred, target, mask)
+        self._stats = stats if self._stats is None else self._parts[1](self._stats, stats)
+
+    def value(self) -> float:
+        if self._parts is None:
+            if not self._kept:
+                raise InputError("Running.value(): no batch was added")
+            preds, targets, masks = zip(*self._kept)
+            if any(m is not None for m in masks):          # a batch without a mask: all valid
+                masks = tuple(np.ones(p.shape[:2], bool) if m is None else m for p, m in zip(preds, masks))
+                return float(self.metric(_join(preds, 0), _join(targets, 0), _join(masks, False)))
+            return float(self.metric(_join(preds, 0), _join(targets, 0), None))
+        if self._stats is None:
+            raise InputError("Running.value(): no batch was added")
+        return float(self._parts[2](self._stats))
 
 
 # ----------------------------------------------------------------------------- label metrics

@@ -36,11 +36,11 @@ NamedParams = Iterable[tuple[str, np.ndarray, np.ndarray]]
 # ----------------------------------------------------------------------------- clipping
 def global_norm(grads: Iterable[np.ndarray]) -> float:
     """||g||_2 over all arrays together: sqrt(sum_i sum(g_i^2)) (float64 fallback on overflow)."""
-    grads = list(grads)
+    grads = grads if isinstance(grads, list) else list(grads)
     total = 0.0
-    for g in grads:   # np.vdot: the BLAS dot of np.dot (the same bits), without overflow warnings
-        r = g.ravel()
-        total += float(np.vdot(r, r))
+    vdot = np.vdot
+    for g in grads:   # np.vdot: the BLAS dot of np.dot over the flattened array (the same bits),
+        total += float(vdot(g, g))   # without overflow warnings
     if not math.isfinite(total):  # float32 squares overflow past ~1.8e19: redo in float64
         total = sum(float(np.dot(g.ravel().astype(np.float64), g.ravel().astype(np.float64))) for g in grads)
     return math.sqrt(total)
@@ -133,15 +133,16 @@ class Optimizer:
         if not math.isfinite(norm):
             _raise_non_finite(norm)
         coef = _clip_coef(norm, self.clipnorm) if self.clipnorm is not None else 1.0
+        wd, states, update = self.weight_decay, self.state, self._update   # bound once per step
         for name, p, g in items:
             if coef < 1.0:
                 g = g * coef
-            if self.weight_decay:
-                g = g + self.weight_decay * p
-            state = self.state.get(name)
+            if wd:
+                g = g + p * wd
+            state = states.get(name)
             if state is None:
-                state = self.state[name] = self._init_state(p)
-            self._update(p, g, state)
+                state = states[name] = self._init_state(p)
+            update(p, g, state)
         self.iterations += 1
         return norm
 
@@ -227,7 +228,7 @@ class SGD(Optimizer):
     name = "sgd"
 
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, Any]) -> None:
-        p -= self.lr * g
+        p -= g * self.lr                  # array * float: a little cheaper than float * array, same bits
 
 
 class Momentum(Optimizer):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -23,7 +24,7 @@ from ..errors import InputError, RnnlabError, TrainingError, TrainingInterrupted
 from ..layers.recurrent import inference_mode
 from . import batches as B
 from . import checkpoint as ckpt
-from . import progress
+from . import nonfinite, progress
 from .signals import StopRequests
 
 
@@ -84,10 +85,8 @@ def _compute_gradients(model, xb, yb, mb, params, check: bool):
     yb = B.trim_target(yb, logits)
     lmask = out_mask if logits.ndim == 3 else None
     loss = model.compiled_loss.forward(logits, yb, lmask, check=check)
-    if not math.isfinite(loss):
-        raise TrainingError(
-            f"the loss became {loss}: lower the learning rate (now {model.optimizer.lr:g}), set clipnorm=1.0 "
-            "in compile(), and check that the inputs are scaled (e.g. StandardScaler fitted on the training data)")
+    if not math.isfinite(loss):                        # nothing updated: say where it went wrong
+        raise TrainingError(nonfinite.loss_message(model, loss, model.named_params() if params is None else params))
     model.backward(model.compiled_loss.backward())
     return float(loss), logits, lmask, yb
 
@@ -101,7 +100,12 @@ def train_step(model, xb: Any, yb: np.ndarray, mb: Any = None, *, check: bool = 
     caller, and ``check=False`` once the targets and the first step have been checked (the loss
     and the optimizer then skip their argument checks)."""
     out = _compute_gradients(model, xb, yb, mb, params, check)
-    return out + (model.optimizer.step(model.named_params() if params is None else params, check=check),)
+    items = model.named_params() if params is None else params
+    try:
+        norm = model.optimizer.step(items, check=check)
+    except TrainingError:                              # a non-finite gradient norm, refused before any update
+        raise TrainingError(nonfinite.gradient_message(model, items)) from None
+    return out + (norm,)
 
 
 def loss_value(model, x: Any, y: np.ndarray, mask: Any = None) -> float:
@@ -126,13 +130,41 @@ def predict_logits(model, x: Any, mask: Any, batch_size: int) -> tuple[np.ndarra
     return z, m
 
 
+def _loss_count(logits: np.ndarray, lmask: np.ndarray | None) -> int:
+    """The number of positions a batch's mean loss is taken over (its weight in a data set's mean)."""
+    if lmask is not None:
+        return int(lmask.sum())
+    return logits.shape[0] * (logits.shape[1] if logits.ndim == 3 else 1)
+
+
 def evaluate_prepared(model, x: Any, y: np.ndarray, mask: Any, batch_size: int) -> dict[str, float]:
-    logits, out_mask = predict_logits(model, x, mask, int(batch_size))
-    lmask = out_mask if logits.ndim == 3 else None
-    out = {"loss": float(model.compiled_loss.forward(logits, y, lmask))}
-    pred = model.compiled_loss.activate(logits)
-    for m in model.metric_names:
-        out[m] = float(metrics_mod.get(m)(pred, y, lmask))
+    """Loss and metrics of a checked data set, one batch at a time (each cut to its longest
+    sequence): only one batch's logits and predictions exist at once. The loss is the mean over all valid positions (each batch's mean
+    weighted by its number of valid positions); the built-in metrics add up their counts and sums
+    (:class:`rnnlab.metrics.Running`), so both equal the values of the whole set at once."""
+    loss_fn = model.compiled_loss
+    running = [metrics_mod.Running(m) for m in model.metric_names]
+    loss_sum, count = 0.0, 0
+    n = B.num_samples(x)
+    with inference_mode():
+        for i in range(0, n, int(batch_size)):
+            rows = slice(i, min(i + int(batch_size), n))
+            xb, mb = B.trim_padding(B.take(x, rows), B.take(mask, rows))   # as in training
+            z, out_mask = model.forward(xb, mb, training=False)
+            yb = B.trim_target(y[rows], z)
+            lmask = out_mask if z.ndim == 3 else None
+            k = _loss_count(z, lmask)
+            loss_sum += loss_fn.value(z, yb, lmask, check=False) * k
+            count += k
+            if running:
+                pred = loss_fn.activate(z)
+                for r in running:
+                    r.add(pred, yb, lmask)
+                del pred                               # not alive during the next batch's forward
+            del z
+    out = {"loss": loss_sum / count}
+    for name, r in zip(model.metric_names, running):
+        out[name] = r.value()
     return out
 
 
@@ -181,7 +213,8 @@ def fit(model, x: Any, y: Any = None, epochs: int = 10, batch_size: int = 32, *,
         shuffle: bool = True, validation_data: tuple | None = None, validation_split: float = 0.0,
         validation_batch_size: int | None = None, callbacks: Sequence[Callback] = (), verbose: int = 1,
         bucket: bool = False, data_seed: Any = None,
-        checkpoint_dir: Any = None, checkpoint_every: int | None = None, resume: bool = False) -> History:
+        checkpoint_dir: Any = None, checkpoint_every: int | None = None, resume: bool = False,
+        on_nonfinite: str = "stop") -> History:
     """Train ``model``; returns the :class:`History` (also ``model.history``).
 
     ``x``: an array, a tuple of arrays (multi-input models), or a callable ``x(epoch, rng)``
@@ -195,12 +228,16 @@ def fit(model, x: Any, y: Any = None, epochs: int = 10, batch_size: int = 32, *,
     start every epoch from a zero state. Callbacks see 1-based epochs; schedules 0-based ones.
     ``checkpoint_dir``: write ``checkpoint.safetensors`` there at every epoch's end, every
     ``checkpoint_every`` updates and on SIGINT/SIGTERM; ``resume=True`` continues from it.
+    ``on_nonfinite``: when a batch's loss or gradient is NaN/infinite, ``"stop"`` raises
+    TrainingError keeping the last good weights, ``"skip_batch"`` drops the batch, halves the
+    learning rate and warns (:mod:`rnnlab.training.nonfinite`); both name epoch, batch and where.
     """
     if model.compiled_loss is None or model.optimizer is None:
         raise RnnlabError("call model.compile(loss=..., optimizer=...) before fit()")
     epochs, batch_size = _positive_int(epochs, "epochs"), _positive_int(batch_size, "batch_size")
     validation_batch_size = _positive_int(validation_batch_size, "validation_batch_size", allow_none=True)
     checkpoint_every = _positive_int(checkpoint_every, "checkpoint_every", allow_none=True)
+    on_nonfinite = nonfinite.check_choice(on_nonfinite)
     if (checkpoint_every is not None or resume) and checkpoint_dir is None:
         raise InputError("checkpoint_every / resume need checkpoint_dir (the folder of the checkpoint)")
     if not 0.0 <= validation_split < 1.0:
@@ -278,13 +315,23 @@ def fit(model, x: Any, y: Any = None, epochs: int = 10, batch_size: int = 32, *,
                 resume_point = None
             bar = _progress_bar(len(plan), pos.batch, f"epoch {epoch + 1}/{epochs}", verbose > 0)
             params = _params_for_epoch(model)          # listed once per epoch, reused by every update
-            for b in range(pos.batch, len(plan)):
+            skipped, first = 0, pos.batch
+            for b in range(first, len(plan)):
                 idx = plan[b]
                 try:
                     loss, logits, lmask, yb, grad_norm = train_step(
                         model, B.take(x, idx), y[idx], B.take(mask, idx), check=check, params=params)
-                except TrainingError as exc:
-                    raise TrainingError(f"epoch {epoch + 1}, batch {b + 1}: {exc}") from None
+                except TrainingError as exc:               # a non-finite loss or gradient: nothing updated
+                    where = f"epoch {epoch + 1}, batch {b + 1}: {exc}"
+                    if on_nonfinite == "stop" or skipped + 1 == len(plan) - first:
+                        raise TrainingError(where if on_nonfinite == "stop" else
+                                            f"{where} (every batch of the epoch was non-finite)") from None
+                    nonfinite.skip_batch(model)
+                    skipped += 1
+                    warnings.warn(f"{where} — batch skipped, learning rate halved to {model.optimizer.lr:g}",
+                                  RuntimeWarning, stacklevel=2)
+                    pos.batch = b + 1
+                    continue
                 check = False                          # the first update of the fit checked everything
                 values = {}
                 if model.metric_names:
@@ -296,7 +343,7 @@ def fit(model, x: Any, y: Any = None, epochs: int = 10, batch_size: int = 32, *,
                     cb.on_batch_end(b + 1, {"loss": loss, "grad_norm": grad_norm})
                 if bar is not None:
                     bar.update(1)
-                    bar.set_postfix(loss=f"{pos.loss_sum / pos.seen:.4g}")
+                    bar.set_postfix(loss=f"{pos.loss_sum / pos.seen:.4g}", refresh=False)   # drawn at its own pace
                 if stop.requested:
                     pos.seconds += time.perf_counter() - t0
                     path = save_checkpoint()
@@ -313,6 +360,8 @@ def fit(model, x: Any, y: Any = None, epochs: int = 10, batch_size: int = 32, *,
             if bar is not None:
                 bar.close()
             logs = pos.logs()
+            if on_nonfinite == "skip_batch":
+                logs["skipped_batches"] = skipped
             model.reset_states()                       # validation starts from a zero state too
             if validation_data is not None:
                 val = evaluate_prepared(model, vx, vy, vmask, validation_batch_size)
