@@ -103,3 +103,25 @@ def test_two_cli_runs_on_one_folder(tmp_path):
     assert (out / "INCOMPLETE").exists() and not (out / "metrics.json").exists()
     ckpt.read(ckpt.checkpoint_path(out / "checkpoint"))              # intact
     assert locking.holder(out) is None and locking.holder(out / "checkpoint") is None
+
+
+def test_fit_is_refused_before_training_when_another_process_holds_its_checkpoint_folder(tmp_path):
+    """fit(checkpoint_dir=...) takes the folder's lock at the start: refused before the first update."""
+    import rnnlab
+    folder = tmp_path / "ckpt"
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(8, 3, 2)), rng.normal(size=(8, 1))
+    model = rnnlab.Sequential([rnnlab.SimpleRNN(4), rnnlab.Dense(1)], input_size=2, seed=0)
+    model.compile(loss="mse", optimizer="sgd", lr=0.1)
+    before = {k: v.copy() for k, v in model.get_weights().items()}
+    proc = _holder(f"locking.acquire({str(folder)!r}, 'checkpoint folder')")
+    try:
+        with pytest.raises(locking.FolderInUseError, match=f"checkpoint folder is in use by process {proc.pid}"):
+            model.fit(x, y, epochs=1, batch_size=4, verbose=0, checkpoint_dir=folder)
+        after = model.get_weights()
+        assert all(np.array_equal(before[k], after[k]) for k in before)
+        assert list(folder.iterdir()) == []
+    finally:
+        _kill(proc)
+    model.fit(x, y, epochs=1, batch_size=4, verbose=0, checkpoint_dir=folder)      # free now
+    assert locking.holder(folder) is None and ckpt.checkpoint_path(folder).exists()

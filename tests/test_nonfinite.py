@@ -106,3 +106,12 @@ def test_invalid_choice_names_the_allowed_values(bad):
     assert m.optimizer.iterations == 0
     for k, v in before.items():
         np.testing.assert_array_equal(m.get_weights()[k], v)
+
+
+def test_model_fit_passes_the_choice_on():
+    """``model.fit(on_nonfinite=...)`` is the engine's option (the method forwards it)."""
+    x, y = data(bad_batch=3)
+    m = net(lr=0.1)
+    with np.errstate(all="ignore"), pytest.warns(RuntimeWarning, match="batch skipped"):
+        h = m.fit(x, y, epochs=1, batch_size=4, shuffle=False, verbose=0, on_nonfinite="skip_batch")
+    assert h["skipped_batches"] == [1] and m.optimizer.lr == 0.05

@@ -252,13 +252,14 @@ class Model:
             shuffle: bool = True, validation_data: tuple | None = None, validation_split: float = 0.0,
             validation_batch_size: int | None = None, callbacks: Sequence[Callback] = (), verbose: int = 1,
             bucket: bool = False, data_seed: Any = None, checkpoint_dir: str | os.PathLike | None = None,
-            checkpoint_every: int | None = None, resume: bool = False) -> History:
+            checkpoint_every: int | None = None, resume: bool = False, on_nonfinite: str = "stop") -> History:
         """Train with mini-batches; returns the :class:`History`. See :func:`rnnlab.training.fit`."""
         return engine.fit(self, x, y, epochs, batch_size, mask=mask, shuffle=shuffle,
                           validation_data=validation_data, validation_split=validation_split,
                           validation_batch_size=validation_batch_size, callbacks=callbacks, verbose=verbose,
                           bucket=bucket, data_seed=data_seed,
-                          checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every, resume=resume)
+                          checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every, resume=resume,
+                          on_nonfinite=on_nonfinite)
 
     def evaluate(self, x: Any, y: Any, *, mask: Any = None, batch_size: int = 1024) -> dict[str, float]:
         """Loss and metrics on the given data, as a dict (no gradients, no weight change)."""

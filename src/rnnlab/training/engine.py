@@ -10,6 +10,7 @@ updates and when SIGINT/SIGTERM arrives (then :class:`~rnnlab.errors.TrainingInt
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 import warnings
@@ -18,6 +19,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from .. import locking
 from .. import metrics as metrics_mod
 from ..callbacks import Callback, History
 from ..errors import InputError, RnnlabError, TrainingError, TrainingInterrupted
@@ -296,7 +298,9 @@ def fit(model, x: Any, y: Any = None, epochs: int = 10, batch_size: int = 32, *,
         return progress.save(checkpoint_dir, model, pos, history, callbacks, signature)
 
     check = True                                  # full argument checks in loss and optimizer, once
-    with StopRequests(checkpoint_dir is not None) as stop:
+    # a second process pointed at the same checkpoint folder is refused here, before it trains
+    with StopRequests(checkpoint_dir is not None) as stop, (
+            contextlib.nullcontext() if checkpoint_dir is None else locking.FolderLock(checkpoint_dir, "checkpoint folder")):
         for epoch in range(pos.epoch, epochs):
             if model.stop_training:
                 break
