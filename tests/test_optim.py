@@ -196,3 +196,19 @@ def test_bad_arguments_raise_input_error(make, fragment):
     with pytest.raises(InputError) as err:
         make()
     assert fragment in str(err.value)
+
+
+def test_set_state_refuses_incomplete_or_foreign_slots():
+    """An incomplete state used to fail later, inside the first step, with KeyError 'm'."""
+    from rnnlab.optim import Adam, Momentum
+    adam = Adam(lr=0.1)
+    p, g = np.ones(3), np.full(3, 0.5)
+    adam.step([("w", p, g)])
+    state = adam.get_state()
+    Adam(lr=0.1).set_state(state)                                   # complete: accepted
+    del state["w/v"]
+    with pytest.raises(InputError, match=r"parameter 'w' has the optimizer slots \['m', 't'\]; Adam keeps "
+                                         r"\['m', 't', 'v'\]"):
+        Adam(lr=0.1).set_state(state)
+    with pytest.raises(InputError, match="Momentum keeps \\['velocity'\\]"):
+        Momentum(lr=0.1).set_state(adam.get_state())

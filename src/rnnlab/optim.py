@@ -216,6 +216,12 @@ class Optimizer:
                 self.state.setdefault(name, {})[slot] = value.item()
             else:
                 self.state.setdefault(name, {})[slot] = np.array(value)
+        expected = set(self._init_state(np.zeros(0)))       # the slots this optimizer keeps per parameter
+        for name, slots in self.state.items():
+            if set(slots) != expected:
+                raise InputError(f"set_state: parameter {name!r} has the optimizer slots {sorted(slots)}; "
+                                 f"{type(self).__name__} keeps {sorted(expected)} — the state comes from another "
+                                 "optimizer or is incomplete")
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if k != "name")
