@@ -37,7 +37,8 @@ LECTURE_SENTENCE = "我们明天去北京。"
 class Config(TaskConfig):
     data: str | None = option(None, "the cmn-eng.txt file (English<TAB>Chinese<TAB>attribution) or a folder "
                                     "holding translation/cmn-eng.txt", none="translation/cmn-eng.txt from $RNNLAB_DATA")
-    structure: str = option("state", "decoder structure: c at every step (context) or c as the initial state (state)",
+    structure: str = option("context", "decoder structure: c at every step (context: the best measured with "
+                            "attention, docs/seq2seq.md) or c as the initial state (state)",
                             choices=STRUCTURES)
     context: str = option("transform", "c = h_S (last), tanh(W h_S + b) (transform), tanh(W mean h + b) (pool)",
                           choices=CONTEXTS)
