@@ -23,9 +23,9 @@ from rnnlab.tasks.folders import pending_sibling
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
-TASKS = {   # tiny options: a few seconds a run
+TASKS = {   # tiny options: a few seconds a run; none may end by itself (early stopping) before its signal
     "echo": ["--samples", "300", "--hidden", "3"],
-    "subtraction": ["--train-pairs", "200", "--hidden", "4"],
+    "subtraction": ["--train-pairs", "200", "--hidden", "4", "--patience", "10000"],
     "dates": ["--samples", "200", "--hidden", "8"],
 }
 TIMEOUT = 120

@@ -30,13 +30,15 @@ SUMMARY = "binary subtraction, per-step logistic output, no bias; generalises to
 
 @dataclass
 class Config(TaskConfig):
-    epochs: int = option(40, "training epochs (early stopping on val_loss, patience 8)")
+    epochs: int = option(40, "training epochs (at most: early stopping on val_loss, see --patience)")
     batch_size: int = option(32, "mini-batch size")
     lr: float = option(0.01, "learning rate (Adam)")
     hidden: int = option(16, "hidden units of the recurrent layer")
     cell: str = option("rnn", "recurrent cell (no biases anywhere, the lecture's table)", choices=CELL_CHOICES)
     bits: int = option(8, "bits of the training numbers")
     train_pairs: int = option(3000, "training pairs drawn from all pairs (at most half of them)")
+    patience: int = option(8, "early stopping: epochs without a better val_loss before training stops "
+                              "(the best weights are restored)")
 
 
 def make_data(config: Config) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], np.random.Generator]:
@@ -85,7 +87,7 @@ def run(config: Config, ctx: RunContext) -> dict:
     model = Sequential([make_recurrent(config.cell, config.hidden, return_sequences=True, use_bias=False),
                         Dense(1, use_bias=False)], input_size=2, seed=config.seed)
     model.compile(loss="binary_crossentropy", optimizer="adam", lr=config.lr, metrics=["accuracy"])
-    stop = EarlyStopping(monitor="val_loss", patience=8, restore_best_weights=True)
+    stop = EarlyStopping(monitor="val_loss", patience=config.patience, restore_best_weights=True)
     history = model.fit(x_train, y_train, epochs=config.epochs, batch_size=config.batch_size,
                         validation_data=(x_val, y_val), callbacks=[stop], **ctx.fit_options())
 
