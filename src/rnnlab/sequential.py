@@ -58,10 +58,15 @@ class Sequential(Model):
         init_rng = np.random.default_rng(self.seed)
         size = int(input_size)
         self.input_size = size
+        below_has_params = False
         for i, layer in enumerate(self.layers):
             if layer.name is None:
                 layer.name = f"{i}"
             size = layer.build(size, init_rng, self.dtype)
+            # dX of a layer is only used by parameters below it: the first layer on raw features
+            # (or after OneHot / Dropout) skips that product; after an Embedding it is needed
+            layer.needs_input_grad = below_has_params
+            below_has_params = below_has_params or bool(layer.named_params())
         return self
 
     def get_config(self) -> dict[str, Any]:
@@ -112,6 +117,10 @@ class Sequential(Model):
         return mask
 
     def backward(self, d_outputs: np.ndarray) -> None:
+        """BPTT top to bottom; stops where a layer returns None (no input gradient: an Embedding,
+        or a layer with ``needs_input_grad`` False — nothing below it has parameters)."""
         d = d_outputs
         for layer in reversed(self.layers):
             d = layer.backward(d)
+            if d is None:
+                break

@@ -46,6 +46,11 @@ from ..errors import InputError
 from ..registry import register_layer
 from ..validation import check_mask
 from .base import Layer
+from .inference import storing_for_backward
+
+#: inference: the (B, T, S, U) tanh is made in batch chunks of about this many elements, in one
+#: reused scratch that stays in the CPU cache (1 MB), and never kept whole
+CHUNK_ELEMENTS = 1 << 18
 
 SCORES = ("dot", "general")
 
@@ -138,23 +143,65 @@ class AdditiveAttention(Attention):
         return out
 
     def scores(self, q: np.ndarray, k: np.ndarray) -> np.ndarray:
-        p = self.params
-        qw = q @ p["query_weight"].T                                   # (B, T, U)
-        kw = k @ p["key_weight"].T                                     # (B, S, U)
-        z = np.tanh(qw[:, :, None, :] + kw[:, None, :, :] + p["bias"])  # (B, T, S, U)
-        self._cache.update(q=q, k_in=k, z=z)
-        return z @ p["v"]                                              # (B, T, S)
+        """The fast path of :func:`additive_scores_readable` (same numbers, to rounding).
+
+        Each projection is one 2-D GEMM (``W_k k + b`` once per call, i.e. once per source
+        sequence), the bias is added on the small (B, S, U) side, and the (B, T, S, U) tanh is
+        materialised once, in place, then reduced with ``v`` by one GEMV. Inside
+        :func:`~rnnlab.layers.inference.inference_mode` it is made chunk by chunk in a small
+        reused scratch instead (never whole; a backward would recompute it).
+        """
+        p, u = self.params, self.units
+        (b, t, dq), s = q.shape, k.shape[1]
+        qw = (q.reshape(b * t, dq) @ p["query_weight"].T).reshape(b, t, 1, u)      # W_q q
+        kw = k.reshape(b * s, -1) @ p["key_weight"].T                               # W_k k + b
+        kw += p["bias"]
+        kw = kw.reshape(b, 1, s, u)
+        self._cache.update(q=q, k_in=k, qw=qw, kw=kw)
+        if storing_for_backward():
+            z = np.add(qw, kw)                                                      # (B, T, S, U)
+            np.tanh(z, out=z)
+            self._cache["z"] = z
+            return (z.reshape(-1, u) @ p["v"]).reshape(b, t, s)
+        self._cache.pop("z", None)
+        rows = max(1, CHUNK_ELEMENTS // (t * s * u))
+        scratch = np.empty((min(rows, b), t, s, u), dtype=self.dtype)
+        e = np.empty((b, t, s), dtype=self.dtype)
+        for i in range(0, b, rows):
+            z = scratch[:min(rows, b - i)]
+            np.add(qw[i:i + rows], kw[i:i + rows], out=z)
+            np.tanh(z, out=z)
+            np.matmul(z.reshape(-1, u), p["v"], out=e[i:i + rows].reshape(-1))
+        return e
 
     def scores_backward(self, de: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        p, g, c = self.params, self.grads, self._cache
-        z, q, k = c["z"], c["q"], c["k_in"]
-        g["v"] += np.einsum("bts,btsu->u", de, z)
-        dz = (de[..., None] * p["v"]) * (1.0 - z * z)                  # through tanh
-        g["bias"] += dz.sum(axis=(0, 1, 2))
-        dqw, dkw = dz.sum(axis=2), dz.sum(axis=1)                      # (B, T, U), (B, S, U)
-        g["query_weight"] += dqw.reshape(-1, self.units).T @ q.reshape(-1, self.input_size)
-        g["key_weight"] += dkw.reshape(-1, self.units).T @ k.reshape(-1, self.key_size)
-        return dqw @ p["query_weight"], dkw @ p["key_weight"]
+        """The fast path of :func:`additive_scores_backward_readable`.
+
+        ``1 - z²`` is written over the cached ``z`` (the forward's tanh is then gone: a second
+        backward recomputes it), ``Σ_s de·(1 - z²)`` is one batched product, and only the
+        (B, S, U) reduction runs over the large array.
+        """
+        p, g, c, u = self.params, self.grads, self._cache, self.units
+        q, k = c["q"], c["k_in"]
+        z = c.pop("z", None)
+        if z is None:                                                   # a repeated backward
+            z = np.tanh(c["qw"] + c["kw"])
+        b, t, s = de.shape
+        de = np.ascontiguousarray(de, dtype=self.dtype)
+        g["v"] += de.reshape(-1) @ z.reshape(-1, u)                     # Σ de·z
+        np.multiply(z, z, out=z)
+        np.subtract(1.0, z, out=z)                                      # 1 - z² (tanh')
+        dqw = np.matmul(de[:, :, None, :], z).reshape(b, t, u)          # Σ_s de·(1 - z²)
+        dqw *= p["v"]
+        z *= de[..., None]
+        dkw = z.sum(axis=1)                                             # Σ_t de·(1 - z²)
+        dkw *= p["v"]
+        g["bias"] += dkw.sum(axis=(0, 1))
+        dqw2, dkw2 = dqw.reshape(-1, u), dkw.reshape(-1, u)
+        g["query_weight"] += dqw2.T @ q.reshape(-1, self.input_size)
+        g["key_weight"] += dkw2.T @ k.reshape(-1, self.key_size)
+        return ((dqw2 @ p["query_weight"]).reshape(b, t, self.input_size),
+                (dkw2 @ p["key_weight"]).reshape(b, s, self.key_size))
 
     def get_config(self) -> dict[str, Any]:
         return {"units": self.units, "name": self.name}
@@ -198,3 +245,27 @@ class MultiplicativeAttention(Attention):
 
     def get_config(self) -> dict[str, Any]:
         return {"score": self.score, "name": self.name}
+
+
+# -- the readable reference of the additive score (what the fast methods above must equal) -----
+def additive_scores_readable(q: np.ndarray, k: np.ndarray,
+                             params: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """``e = v · tanh(W_q q + W_k k + b)`` as written: ``(e (B, T, S), z = tanh(...) (B, T, S, U))``."""
+    qw = q @ params["query_weight"].T                                  # (B, T, U)
+    kw = k @ params["key_weight"].T                                    # (B, S, U)
+    z = np.tanh(qw[:, :, None, :] + kw[:, None, :, :] + params["bias"])  # (B, T, S, U)
+    return z @ params["v"], z
+
+
+def additive_scores_backward_readable(de: np.ndarray, q: np.ndarray, k: np.ndarray, z: np.ndarray,
+                                      params: dict[str, np.ndarray]
+                                      ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """Gradients of the additive score from ``de = ∂L/∂e``: ``(parameter grads, d_query, d_keys)``."""
+    units = params["v"].shape[0]
+    dz = (de[..., None] * params["v"]) * (1.0 - z * z)                 # through tanh
+    dqw, dkw = dz.sum(axis=2), dz.sum(axis=1)                          # (B, T, U), (B, S, U)
+    grads = {"query_weight": dqw.reshape(-1, units).T @ q.reshape(-1, q.shape[2]),
+             "key_weight": dkw.reshape(-1, units).T @ k.reshape(-1, k.shape[2]),
+             "bias": dz.sum(axis=(0, 1, 2)),
+             "v": np.einsum("bts,btsu->u", de, z)}
+    return grads, dqw @ params["query_weight"], dkw @ params["key_weight"]

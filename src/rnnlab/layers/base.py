@@ -7,7 +7,9 @@ Every layer of rnnlab follows it; there is no autograd engine.
 * ``build(input_size, rng, dtype)`` creates the parameters once the input feature size is
   known and returns the output feature size.
 * ``forward(x, mask=None, training=False)`` computes the output and keeps what backward needs.
-* ``backward(dy)`` returns the gradient with respect to the input of the last forward.
+* ``backward(dy)`` returns the gradient with respect to the input of the last forward — or None
+  when the layer's ``needs_input_grad`` is False (nothing below it uses that gradient; the model
+  sets it, see :meth:`rnnlab.Sequential.build`) and the layer skips that product.
 * ``get_config()`` returns the constructor's keyword arguments (JSON-serialisable), so
   ``type(layer)(**layer.get_config())`` builds the same architecture.
 """
@@ -21,6 +23,10 @@ import numpy as np
 class Layer:
     #: True when the layer maps (B, T, F) to (B, T, F') and keeps the time axis and mask.
     keeps_time: bool = True
+    #: False when nothing uses this layer's input gradient (e.g. the first layer of a Sequential
+    #: reading the raw features): layers that can skip the product (Recurrent, Bidirectional,
+    #: Dense) then return None from ``backward``; the parameter gradients are the same
+    needs_input_grad: bool = True
 
     def __init__(self, name: str | None = None) -> None:
         self.name = name

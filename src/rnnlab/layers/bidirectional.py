@@ -109,6 +109,15 @@ class Bidirectional(Layer):
             sub.zero_grad()
 
     @property
+    def needs_input_grad(self) -> bool:
+        """Whether ``backward`` computes dX; set on both directions (False: ``backward`` returns None)."""
+        return self.forward_layer.needs_input_grad
+
+    @needs_input_grad.setter
+    def needs_input_grad(self, value: bool) -> None:
+        self.forward_layer.needs_input_grad = self.backward_layer.needs_input_grad = bool(value)
+
+    @property
     def stateful(self) -> bool:
         return self.forward_layer.stateful
 
@@ -120,6 +129,17 @@ class Bidirectional(Layer):
     def forward(self, x: np.ndarray, mask: np.ndarray | None = None, training: bool = False,
                 initial_state: tuple[States, States] | None = None) -> np.ndarray:
         init_f, init_b = self._split_pair(initial_state, "initial_state")
+        if self.merge == "concat" and self.return_sequences and getattr(x, "ndim", 0) == 3:
+            # each direction writes its half of the concatenation directly (no concatenate copy)
+            h = self.hidden_size
+            out = np.empty(x.shape[:2] + (2 * h,), dtype=self.dtype)
+            y_f = self.forward_layer.forward(x, mask=mask, training=training, initial_state=init_f,
+                                             out=out[..., :h])
+            y_b = self.backward_layer.forward(x, mask=mask, training=training, initial_state=init_b,
+                                              out=out[..., h:])
+            self.final_state = (self.forward_layer.final_state, self.backward_layer.final_state)
+            self._outputs = (y_f, y_b)                  # views of ``out``: only their shapes are read
+            return out
         y_f = self.forward_layer.forward(x, mask=mask, training=training, initial_state=init_f)
         y_b = self.backward_layer.forward(x, mask=mask, training=training, initial_state=init_b)
         self.final_state = (self.forward_layer.final_state, self.backward_layer.final_state)
@@ -132,8 +152,9 @@ class Bidirectional(Layer):
             return y_f * y_b
         return (y_f + y_b) * 0.5
 
-    def backward(self, dy: np.ndarray, d_final_state: tuple[States, States] | None = None) -> np.ndarray:
-        """Split ``dy`` between the directions, run both BPTTs, sum their input gradients."""
+    def backward(self, dy: np.ndarray, d_final_state: tuple[States, States] | None = None) -> np.ndarray | None:
+        """Split ``dy`` between the directions, run both BPTTs, sum their input gradients
+        (None when ``needs_input_grad`` is False)."""
         if self._outputs is None:
             raise RuntimeError("backward() called before forward()")
         y_f, y_b = self._outputs
@@ -151,8 +172,11 @@ class Bidirectional(Layer):
             dy_f = dy_b = dy * 0.5
         d_fin_f, d_fin_b = self._split_pair(d_final_state, "d_final_state")
         dx = self.forward_layer.backward(dy_f, d_final_state=d_fin_f)
-        dx = dx + self.backward_layer.backward(dy_b, d_final_state=d_fin_b)
+        dx_b = self.backward_layer.backward(dy_b, d_final_state=d_fin_b)
         self.d_initial_state = (self.forward_layer.d_initial_state, self.backward_layer.d_initial_state)
+        if dx is None:
+            return None
+        dx += dx_b                                   # dx is the forward layer's own new array
         return dx
 
     @staticmethod

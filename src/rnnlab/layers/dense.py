@@ -56,13 +56,16 @@ class Dense(Layer):
             y += self.params["bias"]                         #   + b_v
         return y.reshape(x.shape[:-1] + (self.units,))
 
-    def backward(self, dy: np.ndarray) -> np.ndarray:
+    def backward(self, dy: np.ndarray) -> np.ndarray | None:
+        """Adds dV (and db); returns dx, or None when ``needs_input_grad`` is False."""
         x = self._x
         x2 = x.reshape(-1, self.input_size)
         dy2 = np.asarray(dy, dtype=self.dtype).reshape(-1, self.units)
         self.grads["weight"] += dy2.T @ x2                   # dV = Σ sᵀ·δz
         if self.use_bias:
             self.grads["bias"] += dy2.sum(axis=0)
+        if not self.needs_input_grad:
+            return None
         return (dy2 @ self.params["weight"]).reshape(x.shape)
 
     def get_config(self) -> dict[str, Any]:

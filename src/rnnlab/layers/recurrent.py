@@ -7,7 +7,7 @@ What it does, in order (B batch, T steps, F input features, H hidden, G gate blo
 | 1 | ``XP = [X, 1]·[weight_ih, b]ᵀ = X·weight_ihᵀ + b`` for all T steps (b = ``bias_ih`` + the foldable part of ``bias_hh``) | one (T·B, F+1)×(F+1, G·H) product |
 | 2 | ``states_t = cell.step_forward(XP[t], states_{t-1})`` for t = 1…T, written straight into the state buffers | T small products + T element-wise kernels |
 | 3 | ``dstates_{t-1} = cell.step_backward(dstates_t)`` for t = T…1 | T small products + T element-wise kernels |
-| 4 | ``[d weight_ih, d b] = dXPᵀ·[X, 1]``, ``d weight_hh = dHPᵀ·H_prev`` (:meth:`Cell.weight_hh_grad`), ``dX = dXP·weight_ih`` | three products |
+| 4 | ``[d weight_ih, d b] = dXPᵀ·[X, 1]``, ``d weight_hh = dHPᵀ·H_prev`` (:meth:`Cell.weight_hh_grad`), ``dX = dXP·weight_ih`` | three products (two when ``needs_input_grad`` is False: no dX, ``backward`` returns None) |
 
 The parameters are the ones the cell declares (:meth:`Cell.param_specs`: names, shapes,
 initializer roles, creation order); before the steps the cell prepares its per-forward operands
@@ -31,9 +31,6 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-import contextlib
-import contextvars
-
 import numpy as np
 
 from .. import init as initializers
@@ -43,6 +40,7 @@ from ..cells.base import Cell
 from ..errors import InputError
 from ..validation import check_mask
 from .base import Layer
+from .inference import inference_mode, storing_for_backward  # noqa: F401 (inference_mode: re-exported)
 
 
 def reverse_valid(x: np.ndarray, lengths: np.ndarray | None) -> np.ndarray:
@@ -53,24 +51,6 @@ def reverse_valid(x: np.ndarray, lengths: np.ndarray | None) -> np.ndarray:
     t = np.arange(steps)[None, :]
     idx = np.where(t < lengths[:, None], lengths[:, None] - 1 - t, t)
     return np.take_along_axis(x, idx.reshape(idx.shape + (1,) * (x.ndim - 2)), axis=1)
-
-
-_STORE = contextvars.ContextVar("rnnlab_store_for_backward", default=True)
-
-
-@contextlib.contextmanager
-def inference_mode():
-    """Inside the block recurrent layers run forward **without keeping anything for backward**.
-
-    No per-step gates or states are stored: one step's scratch is reused for every step (it
-    stays in the CPU cache) and only the outputs are kept. ``backward`` after such a forward
-    raises. :meth:`rnnlab.Sequential.predict` and ``evaluate`` use it.
-    """
-    token = _STORE.set(False)
-    try:
-        yield
-    finally:
-        _STORE.reset(token)
 
 
 def _freeze(new: tuple[np.ndarray, ...], prev: tuple[np.ndarray, ...], m: np.ndarray) -> None:
@@ -230,7 +210,14 @@ class Recurrent(Layer):
         return w_aug
 
     def forward(self, x: np.ndarray, mask: np.ndarray | None = None, training: bool = False,
-                initial_state: np.ndarray | Sequence[np.ndarray] | None = None) -> np.ndarray:
+                initial_state: np.ndarray | Sequence[np.ndarray] | None = None,
+                out: np.ndarray | None = None) -> np.ndarray:
+        """The output (B, T, H) with ``return_sequences``, else the last valid step (B, H).
+
+        ``out``: with ``return_sequences``, an array (or a strided view, e.g. one half of
+        Bidirectional's concatenation) of shape (B, T, H) that receives the output, which is
+        then returned: one copy fewer than writing it anywhere else afterwards.
+        """
         if x.ndim != 3 or x.shape[2] != self.input_size:
             raise InputError(f"{type(self).__name__}: expected input of shape (batch, time, {self.input_size}), "
                              f"got {x.shape}")
@@ -242,7 +229,7 @@ class Recurrent(Layer):
         lengths = None if mask is None else mask.sum(axis=1)
         if self.go_backwards:
             x = reverse_valid(x, lengths)
-        store = _STORE.get()                     # False inside inference_mode(): keep nothing
+        store = storing_for_backward()           # False inside inference_mode(): keep nothing
         bufs = self._buffers(steps, batch, feat, store)
         states = self._initial_states(batch, initial_state)
         m_tm = None if mask is None else mask.T[:, :, None].astype(self.dtype)  # (T, B, 1)
@@ -262,6 +249,14 @@ class Recurrent(Layer):
         if not self.return_sequences:
             return self.final_state[0].copy()
         y = hs[0][1:].transpose(1, 0, 2)                      # (B, T, H)
+        if out is not None:                                   # reversal and mask commute (padding stays put)
+            if self.go_backwards:
+                y = reverse_valid(y, lengths)
+            if m_tm is not None:
+                np.multiply(y, mask[:, :, None], out=out)
+            else:
+                np.copyto(out, y)
+            return out
         if m_tm is not None:
             y = y * mask[:, :, None]
         else:
@@ -297,7 +292,9 @@ class Recurrent(Layer):
                 _freeze(new, prev, m_tm[t])
 
     # -- backward ---------------------------------------------------------------------------
-    def backward(self, dy: np.ndarray, d_final_state: Sequence[np.ndarray] | None = None) -> np.ndarray:
+    def backward(self, dy: np.ndarray, d_final_state: Sequence[np.ndarray] | None = None) -> np.ndarray | None:
+        """BPTT: adds the parameter gradients; returns dX (B, T, F), or None when
+        ``needs_input_grad`` is False (the model's first layer on raw data: dX is not computed)."""
         if self._cache is None:
             raise RuntimeError("backward() called before forward() (or after a forward in inference mode)")
         c = self._cache
@@ -339,12 +336,15 @@ class Recurrent(Layer):
         else:
             with threads.limit(n_threads):
                 dx = self._backward_steps(d_states, dh_out, bufs, c)
+        if dx is None:
+            return None
         if self.go_backwards:
             dx = reverse_valid(dx, lengths)
         return np.ascontiguousarray(dx)
 
-    def _backward_steps(self, d_states, dh_out, bufs, c) -> np.ndarray:
-        """Steps 3 and 4: BPTT through the cells, then the weight gradients and dX."""
+    def _backward_steps(self, d_states, dh_out, bufs, c) -> np.ndarray | None:
+        """Steps 3 and 4: BPTT through the cells, then the weight gradients and dX (None when
+        ``needs_input_grad`` is False)."""
         cell, p = self.cell, self.params
         batch, steps, feat = c["shape"]
         hs, m_tm, cache = c["hs"], c["m_tm"], c["cell"]
@@ -379,6 +379,8 @@ class Recurrent(Layer):
             self.grads["bias_ih"] += g[:, feat]
             self.grads["bias_hh"] += g[:, feat] if dhp is dxp else \
                 np.ones(steps * batch, dtype=self.dtype) @ dhp.reshape(steps * batch, gh)
+        if not self.needs_input_grad:
+            return None
         return (dxp2 @ p["weight_ih"]).reshape(steps, batch, feat).transpose(1, 0, 2)
 
     # -- config -----------------------------------------------------------------------------
