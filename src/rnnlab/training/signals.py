@@ -17,7 +17,29 @@ from typing import Any
 EXIT_CODES = {"SIGINT": 130, "SIGTERM": 143}
 
 
-class StopRequests:
+class _Handlers:
+    """Installs ``self._handle`` for SIGINT and SIGTERM on entry (main thread only, when
+    ``self.enabled``) and restores the previous handlers on exit."""
+
+    enabled: bool
+    _previous: dict[int, Any]
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+    def __enter__(self):
+        if self.enabled:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+        self._previous.clear()
+
+
+class StopRequests(_Handlers):
     """Context manager: ``with StopRequests(enabled) as stop: ... if stop.requested: ...``."""
 
     def __init__(self, enabled: bool = True) -> None:
@@ -30,17 +52,6 @@ class StopRequests:
         if self.requested is not None and name == "SIGINT":
             raise KeyboardInterrupt
         self.requested = self.requested or name
-
-    def __enter__(self) -> "StopRequests":
-        if self.enabled:
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                self._previous[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        for sig, handler in self._previous.items():
-            signal.signal(sig, handler)
-        self._previous.clear()
 
     @property
     def exit_code(self) -> int:
@@ -60,7 +71,7 @@ class Interrupted(KeyboardInterrupt):
         self.exit_code = EXIT_CODES.get(signal_name, 1)
 
 
-class InterruptsRaise:
+class InterruptsRaise(_Handlers):
     """Context manager: SIGINT and SIGTERM raise :class:`Interrupted` (main thread only).
 
     Without it SIGTERM kills the process on the spot (no message, no cleanup) and SIGINT raises a
@@ -77,16 +88,6 @@ class InterruptsRaise:
     def _handle(signum: int, frame: FrameType | None) -> None:
         raise Interrupted(signal.Signals(signum).name)
 
-    def __enter__(self) -> "InterruptsRaise":
-        if self.enabled:
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                self._previous[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        for sig, handler in self._previous.items():
-            signal.signal(sig, handler)
-        self._previous.clear()
 
 
 class Deferred:
