@@ -31,6 +31,7 @@ COMMANDS = {
     "compose": "rnnlab.tasks.chorales.compose",
     "classify": "rnnlab.tasks.sentiment.classify",
     "translate": "rnnlab.tasks.translate.command",
+    "g2p": "rnnlab.tasks.g2p.command",
 }
 
 

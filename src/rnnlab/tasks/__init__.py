@@ -45,6 +45,7 @@ TASKS = {
     "chorales": "rnnlab.tasks.chorales",
     "sentiment": "rnnlab.tasks.sentiment",
     "translate": "rnnlab.tasks.translate",
+    "g2p": "rnnlab.tasks.g2p",
 }
 
 
