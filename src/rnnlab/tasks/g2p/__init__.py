@@ -20,9 +20,9 @@ import numpy as np
 
 from ... import threads
 from ...callbacks import EarlyStopping
-from ...seq2seq import ATTENTIONS, CONTEXTS, STRUCTURES, Seq2Seq
 from ..base import RunContext
-from ..config import CELL_CHOICES, TaskConfig, option
+from ..config import option
+from ..seq2seq_options import Seq2SeqConfig, build_model, default, describe
 from .baselines import NearestSpelling
 from .data import encode_pairs, make_vocabularies, pairs, read_dictionary, split_words
 from .predict import pronounce
@@ -33,28 +33,16 @@ SUMMARY = "grapheme → phoneme on the CMU dictionary (seq2seq with attention, b
 
 
 @dataclass
-class Config(TaskConfig):
+class Config(Seq2SeqConfig):
     data: str | None = option(None, "the cmudict.dict file or a folder holding g2p/cmudict.dict",
                               none="g2p/cmudict.dict from $RNNLAB_DATA")
     stress: bool = option(True, "keep the vowels' stress digits (AH0, EY1) as the dictionary gives them "
                           "(--no-stress: strip them, an easier task)")
-    structure: str = option("context", "decoder structure: c at every step (context) or as the initial state (state)",
-                            choices=STRUCTURES)
-    context: str = option("transform", "c = h_S (last), tanh(W h_S + b) (transform), tanh(W mean h + b) (pool)",
-                          choices=CONTEXTS)
-    attention: str = option("additive", "attention over the encoder states", choices=ATTENTIONS)
-    cell: str = option("gru", "recurrent cell (encoder and decoder)", choices=CELL_CHOICES)
-    layers: int = option(1, "stacked layers in the encoder and in the decoder")
-    bidirectional: bool = option(True, "bidirectional encoder (--no-bidirectional: left to right only)")
-    hidden: int = option(128, "encoder units per direction (the decoder has 2× with a bidirectional encoder)")
-    embedding: int = option(64, "embedding size (letters and phonemes)")
-    dropout: float = option(0.1, "dropout on the embeddings and before the output layer")
-    epochs: int = option(10, "passes over the training pronunciations (early stopping on validation loss, patience 2)")
-    batch_size: int = option(128, "pronunciations per mini-batch (bucketed by word length)")
-    lr: float = option(3e-3, "Adam learning rate (gradient norm clipped at 5)")
-    lr_decay: float = option(0.85, "learning rate × this after every epoch")
-    beam: int = option(5, "beam width for the test pronunciations (greedy is scored too)")
-    length_penalty: float = option(1.0, "beam search: choose by score / length^this")
+    hidden: int = default(Seq2SeqConfig, "hidden", 128)
+    embedding: int = default(Seq2SeqConfig, "embedding", 64)
+    dropout: float = default(Seq2SeqConfig, "dropout", 0.1)
+    epochs: int = default(Seq2SeqConfig, "epochs", 10)
+    batch_size: int = default(Seq2SeqConfig, "batch_size", 128)
     max_words: int | None = option(None, "use only this many words (a seeded subset, for short runs)", none="all")
     val_fraction: float = option(0.05, "validation share of the words")
     test_fraction: float = option(0.05, "test share of the words")
@@ -62,21 +50,8 @@ class Config(TaskConfig):
     threads: int | None = option(None, "BLAS threads (0 leaves BLAS alone)", none="1, or $RNNLAB_BLAS_THREADS if set")
 
 
-def build_model(config: Config, letters, phonemes) -> Seq2Seq:
-    model = Seq2Seq(len(letters), len(phonemes), hidden=config.hidden, embed=config.embedding, cell=config.cell,
-                    structure=config.structure, context=config.context, attention=config.attention,
-                    layers=config.layers, bidirectional=config.bidirectional, dropout=config.dropout,
-                    bos=phonemes.bos_id, eos=phonemes.eos_id, pad=phonemes.pad_id, seed=config.seed)
-    model.src_vocab, model.tgt_vocab = letters, phonemes
-    model.compile(optimizer="adam", lr=config.lr, clipnorm=5.0,
-                  schedule={"name": "exponential", "gamma": config.lr_decay})
-    return model
-
-
-def describe(config: Config) -> str:
-    bi = "bi" if config.bidirectional else ""
-    return (f"{config.layers}×{bi}{config.cell} {config.hidden}, structure {config.structure}, "
-            f"context {config.context}, attention {config.attention}, {'with' if config.stress else 'no'} stress")
+def describe_g2p(config: Config) -> str:
+    return f"{describe(config)}, {'with' if config.stress else 'no'} stress"
 
 
 def examples_text(rows: list[dict], title: str) -> str:
@@ -152,13 +127,13 @@ def _run(config: Config, ctx: RunContext) -> dict:
     folder.write_text("test_pronunciations.tsv", "word\treferences\tbeam\tgreedy\tretrieval\n" + "".join(
         f"{w}\t{' | '.join(' '.join(p) for p in r)}\t{' '.join(bm)}\t{' '.join(g)}\t{' '.join(q)}\n"
         for w, r, bm, g, q in zip(words, refs, outputs["beam"], outputs["greedy"], outputs["retrieval"])))
-    folder.write_history(history, title=f"g2p ({describe(config)})")
+    folder.write_history(history, title=f"g2p ({describe_g2p(config)})")
     model.save(folder.file("model"))
     doc = folder.write_metrics(metrics, baselines, {"rule": "a prediction is correct if it equals any of the "
                                                             "word's reference pronunciations; PER against the "
                                                             "closest reference"})
     ctx.say(text)
-    ctx.result(f"g2p ({describe(config)}): test WER {100 * scores['beam']['wer']:.1f} % / PER "
+    ctx.result(f"g2p ({describe_g2p(config)}): test WER {100 * scores['beam']['wer']:.1f} % / PER "
                f"{100 * scores['beam']['per']:.1f} % (beam {config.beam}), WER {100 * scores['greedy']['wer']:.1f} % "
                f"(greedy), retrieval WER {100 * scores['retrieval']['wer']:.1f} %; trained "
                f"{train_seconds / 60:.1f} min  -> {folder.path}")

@@ -19,10 +19,9 @@ import numpy as np
 
 from ... import threads
 from ...callbacks import EarlyStopping
-from ...errors import InputError
-from ...seq2seq import ATTENTIONS, CONTEXTS, STRUCTURES, Seq2Seq
 from ..base import RunContext
-from ..config import CELL_CHOICES, TaskConfig, option
+from ..config import option
+from ..seq2seq_options import Seq2SeqConfig, build_model, describe
 from .baselines import Retrieval, bleu_chrf
 from .data import encode_pairs, make_vocabularies, read_pairs, split_pairs
 from .predict import translate
@@ -34,58 +33,16 @@ LECTURE_SENTENCE = "我们明天去北京。"
 
 
 @dataclass
-class Config(TaskConfig):
+class Config(Seq2SeqConfig):
     data: str | None = option(None, "the cmn-eng.txt file (English<TAB>Chinese<TAB>attribution) or a folder "
                                     "holding translation/cmn-eng.txt", none="translation/cmn-eng.txt from $RNNLAB_DATA")
-    structure: str = option("context", "decoder structure: c at every step (context: the best measured with "
-                            "attention, docs/seq2seq.md) or c as the initial state (state)",
-                            choices=STRUCTURES)
-    context: str = option("transform", "c = h_S (last), tanh(W h_S + b) (transform), tanh(W mean h + b) (pool)",
-                          choices=CONTEXTS)
-    attention: str = option("additive", "attention over the encoder states (additive: the best measured, "
-                            "docs/seq2seq.md)", choices=ATTENTIONS)
-    cell: str = option("gru", "recurrent cell (encoder and decoder)", choices=CELL_CHOICES)
-    layers: int = option(1, "stacked layers in the encoder and in the decoder")
-    bidirectional: bool = option(True, "bidirectional encoder (--no-bidirectional: left to right only)")
-    hidden: int = option(96, "encoder units per direction (the decoder has 2× with a bidirectional encoder)")
-    embedding: int = option(96, "embedding size (Chinese characters and English tokens)")
-    dropout: float = option(0.2, "dropout on the embeddings and before the output layer")
-    teacher_forcing: float = option(1.0, "probability of feeding the true previous token in training")
-    epochs: int = option(8, "passes over the training pairs (early stopping on validation loss, patience 2)")
-    batch_size: int = option(64, "pairs per mini-batch (bucketed by source length)")
-    lr: float = option(3e-3, "Adam learning rate (gradient norm clipped at 5)")
-    lr_decay: float = option(0.85, "learning rate × this after every epoch")
     zh_min_count: int = option(1, "Chinese characters seen fewer times in training read as <unk>")
     en_min_count: int = option(2, "English tokens seen fewer times in training become <unk> targets")
-    beam: int = option(5, "beam width for the test translations (greedy is scored too)")
-    length_penalty: float = option(1.0, "beam search: choose by score / length^this")
     max_pairs: int | None = option(None, "use only this many pairs (a seeded subset, for short runs)", none="all")
     val_fraction: float = option(0.05, "validation share of the pairs (whole components)")
     test_fraction: float = option(0.1, "test share of the pairs (whole components)")
     examples: int = option(20, "test translations written to examples.txt")
     threads: int | None = option(None, "BLAS threads (0 leaves BLAS alone)", none="1, or $RNNLAB_BLAS_THREADS if set")
-
-
-def build_model(config: Config, zh_vocab, en_vocab) -> Seq2Seq:
-    for name in ("layers", "hidden", "embedding", "epochs", "batch_size", "beam"):
-        value = getattr(config, name)
-        if not isinstance(value, int) or value < 1:
-            raise InputError(f"--{name.replace('_', '-')}: expected a positive integer, got {value!r}")
-    model = Seq2Seq(len(zh_vocab), len(en_vocab), hidden=config.hidden, embed=config.embedding, cell=config.cell,
-                    structure=config.structure, context=config.context, attention=config.attention,
-                    layers=config.layers, bidirectional=config.bidirectional, dropout=config.dropout,
-                    teacher_forcing=config.teacher_forcing, bos=en_vocab.bos_id, eos=en_vocab.eos_id,
-                    pad=en_vocab.pad_id, seed=config.seed)
-    model.src_vocab, model.tgt_vocab = zh_vocab, en_vocab
-    model.compile(optimizer="adam", lr=config.lr, clipnorm=5.0,
-                  schedule={"name": "exponential", "gamma": config.lr_decay})
-    return model
-
-
-def describe(config: Config) -> str:
-    bi = "bi" if config.bidirectional else ""
-    return (f"{config.layers}×{bi}{config.cell} {config.hidden}, structure {config.structure}, "
-            f"context {config.context}, attention {config.attention}")
 
 
 def run(config: Config, ctx: RunContext) -> dict:
