@@ -217,6 +217,8 @@ TRANSLATE_SEED = ("Hi.\t嗨。\tCC-BY 2.0 (France) Attribution: tatoeba.org #538
                   "Tom's here, isn't he?\t汤姆在这里，不是吗？\tCC\n").encode()
 SENTIMENT_SEED = ("\n".join(f"{i}\t{(-1) ** i * (0.5 + i / 10):.4f}\tsnippet number {i} is {'good' if i % 2 == 0 else 'bad'}"
                             for i in range(1, 16)) + "\n16\t0.0\tneither here nor there\n").encode()
+G2P_SEED = ("a AH0\na(2) EY1\naaron EH1 R AH0 N\nabbey AE1 B IY0 # a comment\n"
+            "either IY1 DH ER0\neither(2) AY1 DH ER0\nrnnlab AA1 R EH1 N EH1 N L AE1 B\n").encode()
 TEXT_SEED = ("It was the best of times, it was the worst of times; 最好的时代。\n" * 30).encode()
 
 
@@ -230,7 +232,7 @@ def vocab_seeds() -> list[dict[str, bytes]]:
 
 
 TARGET_NAMES = ("model", "chorale_model", "checkpoint", "resume", "chorale_cache", "vocabulary", "ucr", "pm25",
-                "text", "translate", "sentiment")
+                "text", "translate", "sentiment", "g2p")
 #: Targets with a known, not yet fixed bug: the CI campaign leaves them out (none at present).
 KNOWN_BROKEN: tuple[str, ...] = ()
 
@@ -242,6 +244,7 @@ def build_targets(names: list[str] | None = None) -> list[Target]:
     from rnnlab.data.pm25 import load_pm25
     from rnnlab.data.text import Vocabulary, read_text_file
     from rnnlab.data.ucr import load_ts
+    from rnnlab.tasks.g2p.data import read_dictionary
     from rnnlab.tasks.sentiment.data import read_snippets
     from rnnlab.tasks.translate.data import read_pairs
     from rnnlab.training import checkpoint as ckpt
@@ -265,6 +268,8 @@ def build_targets(names: list[str] | None = None) -> list[Target]:
                                     lambda p: read_pairs(str(p)), text_choose, text=True),
         "sentiment": lambda: Target("sentiment", [{"s.txt": SENTIMENT_SEED}], "s.txt",
                                     lambda p: read_snippets(str(p)), text_choose, text=True),
+        "g2p": lambda: Target("g2p", [{"cmudict.dict": G2P_SEED}], "cmudict.dict",
+                              lambda p: read_dictionary(str(p)), text_choose, text=True),
     }
     assert set(makers) == set(TARGET_NAMES)
     return [makers[n]() for n in (names or TARGET_NAMES)]
