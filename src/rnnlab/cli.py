@@ -1,5 +1,6 @@
 """The ``rnnlab`` command: ``rnnlab list``, ``rnnlab run TASK [options]``, and the tools in :data:`COMMANDS`
-(``rnnlab diagnose``, ``rnnlab sample``, ``rnnlab poem``, ``rnnlab couplet``, ``rnnlab export``).
+(``rnnlab diagnose``, ``sample``, ``poem``, ``couplet``, ``export``, ``compose``, ``classify``, ``translate``,
+``g2p``).
 
 ``rnnlab run TASK`` offers every field of the task's config as an option, plus the run options
 ``--out``, ``--overwrite``, ``--quiet``, ``--checkpoint-every N``, ``--resume RUN_DIR``, ``--data DIR``
