@@ -17,6 +17,7 @@ Cases (single-threaded, float32, medians of ``--repeats`` runs):
   :class:`rnnlab.generation.SequenceStepper` and :func:`rnnlab.generation.generate`, in ms;
 * ``beam``: beam search (width 5, 14 tokens) of a GRU seq2seq with additive attention, hidden
   256, batch 64 × source 12, vocabularies 2,000, in ms;
+* ``greedy``: greedy decoding (14 tokens, no early stop) of the same model and batch, in ms;
 * ``b1``: the echo net (SimpleRNN 4, 2 steps), ``fit(batch_size=1)`` with SGD, µs per update.
 
 ``--compare DIR`` runs every case in a child process alternately with ``PYTHONPATH=DIR`` (e.g. a
@@ -35,7 +36,7 @@ import time
 
 import numpy as np
 
-CASES = ("ce", "step", "val", "gen", "beam", "b1")
+CASES = ("ce", "step", "val", "gen", "beam", "greedy", "b1")
 
 
 def _text_model(seed: int = 0):
@@ -131,6 +132,21 @@ def case_beam(repeats: int) -> dict:
         first = out.ids if first is None else first
         assert np.array_equal(out.ids, first)
     return {"beam_ms": statistics.median(times[1:]), "beam_checksum": int(first.sum())}
+
+
+def case_greedy(repeats: int) -> dict:
+    from rnnlab.decoding import greedy_decode
+    from rnnlab.seq2seq import Seq2Seq
+    m = Seq2Seq(2000, 2000, hidden=256, embed=64, attention="additive", bos=0, eos=1, seed=0)
+    src = np.random.default_rng(0).integers(2, 2000, (64, 12))
+    times, first = [], None
+    for _ in range(repeats + 1):
+        t0 = time.perf_counter()
+        out = greedy_decode(m, src, max_len=14, stop=False)
+        times.append((time.perf_counter() - t0) * 1e3)
+        first = out.ids if first is None else first
+        assert np.array_equal(out.ids, first)
+    return {"greedy_ms": statistics.median(times[1:]), "greedy_checksum": int(first.sum())}
 
 
 def case_b1(repeats: int) -> dict:

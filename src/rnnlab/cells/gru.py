@@ -136,7 +136,7 @@ class GRUCell(Cell):
         b_hn = cache["zero_h"] if b is None else b[2 * H:]
         if self.reset_after:
             hp = cache["hp"][t]
-            np.matmul(h_prev, W_t, out=hp)                      # h_{t-1}·W_hhᵀ   (all 3 blocks)
+            np.dot(h_prev, W_t, out=hp)                         # h_{t-1}·W_hhᵀ   (all 3 blocks)
             if self.fused:                                  # the lines below, one compiled pass
                 _kernels.get("gru_forward")(hp, a, b_hn, h_prev, out[0])   # a = xp_t, in place
                 return out
@@ -187,7 +187,7 @@ class GRUCell(Cell):
         W = params["weight_hh"]
         if self.reset_after and self.fused:                 # the NumPy lines, one compiled pass
             _kernels.get("gru_backward")(dh, G, cache["hp"][t], h_prev, dxp_t, dhp_t, dhz)
-            np.matmul(dhp_t, W, out=dh_prev)                    # dHP·weight_hh
+            np.dot(dhp_t, W, out=dh_prev)                       # dHP·weight_hh
             dh_prev += dhz                                      # + δh' ∘ z
             return (dh_prev,)
         r, z, n = G[:, :H], G[:, H:2 * H], G[:, 2 * H:]
@@ -207,12 +207,12 @@ class GRUCell(Cell):
             da_rz *= D[:, :2 * H]                               # δa_r, δa_z
             dhp_t[:, :2 * H] = da_rz                            # dHP[r,z] = dXP[r,z]
             np.multiply(da_n, r, out=dhp_t[:, 2 * H:])          # dHP[n] = δa_n ∘ r
-            np.matmul(dhp_t, W, out=dh_prev)                    # dHP·weight_hh
+            np.dot(dhp_t, W, out=dh_prev)                       # dHP·weight_hh
         else:
             drh = da_n @ W[2 * H:]                              # δ(r∘h) = δa_n·W_hn
             np.multiply(drh, h_prev, out=da_r)                  # δr = δ(r∘h) ∘ h_{t-1}
             da_rz *= D[:, :2 * H]                               # δa_r, δa_z
-            np.matmul(da_rz, W[:2 * H], out=dh_prev)            # dHP[r,z]·weight_hh[r,z]
+            np.dot(da_rz, W[:2 * H], out=dh_prev)               # dHP[r,z]·weight_hh[r,z]
             drh *= r
             dh_prev += drh                                      # + δ(r∘h) ∘ r
         dh_prev += dhz                                          # + δh' ∘ z

@@ -89,14 +89,30 @@ class Attention(Layer):
     def scores(self, q: np.ndarray, k: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
+    def _checked_projection(self, kw: Any, k: np.ndarray) -> np.ndarray:
+        units = getattr(self, "units", None)
+        kw = np.asarray(kw)
+        if units is None or kw.shape != k.shape[:2] + (units,):
+            raise InputError(f"{type(self).__name__} key_projection: expected the (batch, source steps, units) "
+                             f"array key_projection(keys) gives for keys {k.shape}, got {kw.shape}"
+                             + ("" if units else "; only AdditiveAttention takes one"))
+        return np.asarray(kw, dtype=self.dtype)
+
     def scores_backward(self, de: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         raise NotImplementedError
 
     def forward(self, query: np.ndarray, keys: np.ndarray, mask: np.ndarray | None = None,
-                training: bool = False) -> tuple[np.ndarray, np.ndarray]:
-        """``(context (B, T, Dk), weights α (B, T, S))``."""
+                training: bool = False, key_projection: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """``(context (B, T, Dk), weights α (B, T, S))``.
+
+        ``key_projection``: what :meth:`AdditiveAttention.key_projection` gave for these keys
+        with the current weights (step-by-step decoding makes it once per decode, not per step).
+        """
         q, k, mask = self._check(query, keys, mask)
-        e = self.scores(q, k)                                          # (B, T, S)
+        if key_projection is None:
+            e = self.scores(q, k)                                      # (B, T, S)
+        else:
+            e = self.scores(q, k, self._checked_projection(key_projection, k))
         if mask is not None:
             e = np.where(mask[:, None, :], e, -np.inf)
         top = e.max(axis=2, keepdims=True)
@@ -142,7 +158,18 @@ class AdditiveAttention(Attention):
         self.add_param("v", u_init((u,), rng, self.dtype, fan_in=u, fan_out=1, hidden=u))
         return out
 
-    def scores(self, q: np.ndarray, k: np.ndarray) -> np.ndarray:
+    def key_projection(self, keys: np.ndarray) -> np.ndarray:
+        """``W_k k + b`` (B, S, U) for ``keys`` (B, S, Dk), to pass to :meth:`forward` while the
+        weights stay unchanged (one decode: an optimizer step changes them in place)."""
+        k = np.asarray(keys, dtype=self.dtype)
+        if k.ndim != 3 or k.shape[2] != self.key_size:
+            raise InputError(f"AdditiveAttention: expected the keys of shape (batch, source steps, "
+                             f"{self.key_size}), got {k.shape}")
+        kw = k.reshape(-1, self.key_size) @ self.params["key_weight"].T
+        kw += self.params["bias"]
+        return kw.reshape(k.shape[0], k.shape[1], self.units)
+
+    def scores(self, q: np.ndarray, k: np.ndarray, kw: np.ndarray | None = None) -> np.ndarray:
         """The fast path of :func:`additive_scores_readable` (same numbers, to rounding).
 
         Each projection is one 2-D GEMM (``W_k k + b`` once per call, i.e. once per source
@@ -154,9 +181,7 @@ class AdditiveAttention(Attention):
         p, u = self.params, self.units
         (b, t, dq), s = q.shape, k.shape[1]
         qw = (q.reshape(b * t, dq) @ p["query_weight"].T).reshape(b, t, 1, u)      # W_q q
-        kw = k.reshape(b * s, -1) @ p["key_weight"].T                               # W_k k + b
-        kw += p["bias"]
-        kw = kw.reshape(b, 1, s, u)
+        kw = (self.key_projection(k) if kw is None else kw).reshape(b, 1, s, u)     # W_k k + b
         self._cache.update(q=q, k_in=k, qw=qw, kw=kw)
         if storing_for_backward():
             z = np.add(qw, kw)                                                      # (B, T, S, U)

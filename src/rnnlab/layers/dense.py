@@ -63,7 +63,7 @@ class Dense(Layer):
         dy2 = np.asarray(dy, dtype=self.dtype).reshape(-1, self.units)
         self.grads["weight"] += dy2.T @ x2                   # dV = Σ sᵀ·δz
         if self.use_bias:
-            self.grads["bias"] += dy2.sum(axis=0)
+            self.grads["bias"] += np.add.reduce(dy2, axis=0)   # = dy2.sum(0), without its wrapper
         if not self.needs_input_grad:
             return None
         return (dy2 @ self.params["weight"]).reshape(x.shape)

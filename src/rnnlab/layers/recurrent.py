@@ -43,6 +43,11 @@ from .base import Layer
 from .inference import inference_mode, storing_for_backward  # noqa: F401 (inference_mode: re-exported)
 
 
+# XP = X·weight_ihᵀ + b directly (no [weight_ih, b] built) when T·B ≤ this × (F + 1): the extra
+# pass over XP (T·B·G·H) then costs less than the copy of weight_ih (G·H·(F + 1)). -1: never.
+DIRECT_INPUT_ROWS = 1
+
+
 def reverse_valid(x: np.ndarray, lengths: np.ndarray | None) -> np.ndarray:
     """Reverse each sequence of ``x (B, T, ...)`` along time within its first ``lengths[b]`` steps."""
     if lengths is None:
@@ -196,18 +201,24 @@ class Recurrent(Layer):
         return threads.layer_threads(batch, h, gh, steps * batch * (feat + 1 + h) * gh)
 
     def _input_weights(self, w_aug: np.ndarray) -> np.ndarray:
-        """``[weight_ih, b]`` with b = ``bias_ih`` + the columns of ``bias_hh`` the cell lets the
-        runner fold into XP (all but GRU's n block with the reset after the product)."""
+        """``[weight_ih, b]``, rebuilt at every call: the optimizer, ``set_weights`` and loading
+        change the parameters in place, so nothing made from them may outlive a call."""
         p = self.params
         if not self.use_bias:
             return p["weight_ih"]
-        feat = p["weight_ih"].shape[1]
-        w_aug[:, :feat] = p["weight_ih"]
-        b = w_aug[:, feat]
-        b[...] = p["bias_ih"]
-        fold = self.cell.folded_bias_hh()
-        b[fold] += p["bias_hh"][fold]
+        self._input_bias(out=w_aug[:, -1])
+        w_aug[:, :-1] = p["weight_ih"]
         return w_aug
+
+    def _input_bias(self, out: np.ndarray | None = None) -> np.ndarray:
+        """b = ``bias_ih`` + the columns of ``bias_hh`` the cell lets the runner fold into XP
+        (all but GRU's n block with the reset after the product)."""
+        p, fold = self.params, self.cell.folded_bias_hh()
+        if fold == slice(None):
+            return np.add(p["bias_ih"], p["bias_hh"], out=out)
+        b = np.positive(p["bias_ih"], out=out)                # a copy (into ``out`` if given)
+        b[fold] += p["bias_hh"][fold]
+        return b
 
     def forward(self, x: np.ndarray, mask: np.ndarray | None = None, training: bool = False,
                 initial_state: np.ndarray | Sequence[np.ndarray] | None = None,
@@ -257,10 +268,7 @@ class Recurrent(Layer):
             else:
                 np.copyto(out, y)
             return out
-        if m_tm is not None:
-            y = y * mask[:, :, None]
-        else:
-            y = np.ascontiguousarray(y)
+        y = y * mask[:, :, None] if m_tm is not None else np.ascontiguousarray(y)
         if self.go_backwards:
             y = reverse_valid(y, lengths)
         return y
@@ -272,18 +280,17 @@ class Recurrent(Layer):
         gh = cell.gates * self.hidden_size
         # 1. input projections of all steps at once, time-major (T, B, G·H), biases included:
         #    XP = [X, 1]·[weight_ih, b]ᵀ = X·weight_ihᵀ + b
-        x_tm = bufs["x_tm"]
+        x_tm, rows, xp = bufs["x_tm"], steps * batch, bufs["xp"].reshape(steps * batch, gh)
         np.copyto(x_tm[..., :feat], x.transpose(1, 0, 2))
-        np.matmul(x_tm.reshape(steps * batch, -1), self._input_weights(bufs["w_aug"]).T,
-                  out=bufs["xp"].reshape(steps * batch, gh))
+        if self.use_bias and rows <= DIRECT_INPUT_ROWS * (feat + 1):  # few rows (one-step calls): building
+            np.matmul(x_tm.reshape(rows, -1)[:, :feat], p["weight_ih"].T, out=xp)  # [weight_ih, b] costs
+            xp += self._input_bias()                                  # more than X·weight_ihᵀ + b
+        else:
+            np.matmul(x_tm.reshape(rows, -1), self._input_weights(bufs["w_aug"]).T, out=xp)
 
         # 2. the recurrence: the cell writes state k after step t into hs[k][t + 1]
-        if states is None:                            # a zero initial state
-            for hk in hs:
-                hk[0].fill(0)
-        else:
-            for k, s in enumerate(states):
-                hs[k][0] = s
+        for k, hk in enumerate(hs):
+            hk[0] = 0 if states is None else states[k]   # None: a zero initial state
         step, cache = cell.step_forward, bufs["cell"]
         p = cell.step_params(p, cache, steps, batch)  # e.g. weight_hhᵀ made contiguous, once
         for t, (xp_t, prev, new) in enumerate(bufs["fwd_views"]):
@@ -303,12 +310,19 @@ class Recurrent(Layer):
         m_tm, lengths = c["m_tm"], c["lengths"]
         dy = np.asarray(dy, dtype=self.dtype)
 
-        # gradient arriving at each step's hidden output, time-major
-        d_states = [np.zeros((batch, h), dtype=self.dtype) for _ in c["hs"]]
-        if d_final_state is not None:
-            for k, d in enumerate(d_final_state):
-                if d is not None:
-                    d_states[k] += d
+        bufs = self._bufs[True]
+        if "dxp" not in bufs:
+            dxp = bufs["dxp"] = np.empty((steps, batch, cell.gates * h), dtype=self.dtype)
+            dhp = bufs["dhp"] = np.empty_like(dxp) if cell.separate_recurrent_grad else dxp
+            # bwd_views[t] = (states entering step t, dXP[t], dHP[t]); d_last: dL/d final states
+            bufs["bwd_views"] = [(fv[1], dxp[t], dhp[t]) for t, fv in enumerate(bufs["fwd_views"])]
+            bufs["d_last"] = [np.empty((batch, h), dtype=self.dtype) for _ in c["hs"]]
+        d_states = bufs["d_last"]                               # reused: zeroed, then added to
+        for d in d_states:
+            d.fill(0)
+        for k, d in enumerate(d_final_state or ()):
+            if d is not None:
+                d_states[k] += d
         if self.return_sequences:
             expected = (batch, steps, h)
             if dy.shape != expected:
@@ -324,23 +338,15 @@ class Recurrent(Layer):
             d_states[0] += dy
             dh_out = None
 
-        bufs = self._bufs[True]
-        if "dxp" not in bufs:
-            dxp = bufs["dxp"] = np.empty((steps, batch, cell.gates * h), dtype=self.dtype)
-            dhp = bufs["dhp"] = np.empty_like(dxp) if cell.separate_recurrent_grad else dxp
-            # bwd_views[t] = (states entering step t, dXP[t], dHP[t])
-            bufs["bwd_views"] = [(fv[1], dxp[t], dhp[t]) for t, fv in enumerate(bufs["fwd_views"])]
         n_threads = self._threads(batch, steps, feat)
         if n_threads is None:
             dx = self._backward_steps(d_states, dh_out, bufs, c)
         else:
             with threads.limit(n_threads):
                 dx = self._backward_steps(d_states, dh_out, bufs, c)
-        if dx is None:
-            return None
-        if self.go_backwards:
+        if dx is not None and self.go_backwards:
             dx = reverse_valid(dx, lengths)
-        return np.ascontiguousarray(dx)
+        return None if dx is None else np.ascontiguousarray(dx)
 
     def _backward_steps(self, d_states, dh_out, bufs, c) -> np.ndarray | None:
         """Steps 3 and 4: BPTT through the cells, then the weight gradients and dX (None when

@@ -9,6 +9,7 @@ batch × beam width), so that :mod:`rnnlab.decoding` can reorder it with one ``t
 | ``mask`` | (N, S) bool | real source positions |
 | ``c`` | (N, D) | the context (fed at every step in structure ``"context"``) |
 | ``states`` | L tuples of (N, D) | each decoder layer's state ``h'_{t-1}`` (and LSTM cell) |
+| ``key_proj`` | (N, S, U) | additive attention only: ``W_k h_s + b``, made once per decode, not per step |
 
 One step (the same formulas as the teacher-forced forward, for one ``t``)::
 
@@ -34,8 +35,11 @@ def start_state(model, enc_out: np.ndarray, finals: list, c: np.ndarray, src_mas
     inits = decoder_initial_states(model.structure, model.context, c, finals, len(layers), n_states)
     zeros = tuple(np.zeros((len(c), model.d_model), dtype=model.dtype) for _ in range(n_states))
     mask = np.ones(enc_out.shape[:2], dtype=bool) if src_mask is None else np.asarray(src_mask, dtype=bool)
-    return {"enc": enc_out, "mask": mask, "c": c,
-            "states": [zeros if i is None else tuple(np.asarray(s) for s in i) for i in inits]}
+    state = {"enc": enc_out, "mask": mask, "c": c,
+             "states": [zeros if i is None else tuple(np.asarray(s) for s in i) for i in inits]}
+    if hasattr(model.attn, "key_projection"):      # valid while the weights stay (one decode)
+        state["key_proj"] = model.attn.key_projection(enc_out)
+    return state
 
 
 def decoder_step(model, tokens: np.ndarray, state: dict[str, Any]) -> tuple[np.ndarray, dict, np.ndarray | None]:
@@ -49,7 +53,9 @@ def decoder_step(model, tokens: np.ndarray, state: dict[str, Any]) -> tuple[np.n
         new_states.append(tuple(layer.final_state))
     alpha = None
     if model.attn is not None:
-        a, alpha = model.attn.forward(s, state["enc"], state["mask"])
+        kp = state.get("key_proj")
+        a, alpha = model.attn.forward(s, state["enc"], state["mask"]) if kp is None else \
+            model.attn.forward(s, state["enc"], state["mask"], key_projection=kp)
         s = np.tanh(model.combine.forward(np.concatenate([a, s], axis=2)))
         alpha = alpha[:, 0, :]
     logits = model.out.forward(s)[:, 0, :]
