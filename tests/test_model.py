@@ -122,6 +122,7 @@ def test_checkpoint_saves_best(tmp_path, rng):
     assert saved.evaluate(x[-32:], y[-32:])["loss"] == pytest.approx(ck.best, rel=1e-5)
 
 
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")  # the overflow is the point
 def test_nonfinite_loss_is_caught_with_advice(rng):
     x = rng.random((64, 3, 1)).astype(np.float32) * 1e3
     y = x[:, 0] * 1e30

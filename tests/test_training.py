@@ -136,6 +136,7 @@ def test_argument_errors_name_the_argument():
         m.fit(x, y[:5])
 
 
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")  # the overflow is the point
 def test_nonfinite_loss_names_epoch_and_batch():
     x, y = echo()
     m = small().compile(loss="mse", optimizer="sgd", lr=1e30)
