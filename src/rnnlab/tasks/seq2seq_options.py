@@ -1,5 +1,5 @@
 """What the sequence-to-sequence tasks (``translate``, ``g2p``) share: the model's options, the
-:class:`~rnnlab.Seq2Seq` built and compiled from them, and its one-line description.
+:class:`~rnnlab.Seq2Seq` built and compiled from them, its training, and its one-line description.
 
 A task's ``Config`` subclasses :class:`Seq2SeqConfig` and adds its data options; it changes a
 default with :func:`default` (the help text stays the one written here)::
@@ -11,8 +11,11 @@ default with :func:`default` (the help text stays the one written here)::
 from __future__ import annotations
 
 import dataclasses
+import time
 from dataclasses import dataclass
 from typing import Any
+
+from ..callbacks import EarlyStopping, History
 
 from ..data.text import Vocabulary
 from ..errors import InputError
@@ -64,6 +67,21 @@ def build_model(config: Seq2SeqConfig, source: Vocabulary, target: Vocabulary) -
     model.compile(optimizer="adam", lr=config.lr, clipnorm=5.0,
                   schedule={"name": "exponential", "gamma": config.lr_decay})
     return model
+
+
+def train(model: Seq2Seq, config: Seq2SeqConfig, ctx: Any, train_set: Any,
+          val_set: Any) -> tuple[History, int, float, float]:
+    """Teacher-forced ``fit`` on encoded pairs (``.src``, ``.tgt``, ``.src_mask``, ``.tgt_mask``),
+    bucketed by source length, early stopping on the validation loss (patience 2, best weights
+    restored), with the run's progress/checkpoint options; returns the history, the best epoch and
+    the training's wall and CPU seconds."""
+    stop = EarlyStopping(monitor="val_loss", patience=2, restore_best_weights=True)
+    cpu0 = time.process_time()
+    history = model.fit((train_set.src, train_set.tgt), train_set.tgt, mask=(train_set.src_mask, train_set.tgt_mask),
+                        epochs=config.epochs, batch_size=config.batch_size, bucket=True, callbacks=[stop],
+                        validation_data=((val_set.src, val_set.tgt), val_set.tgt, (val_set.src_mask, val_set.tgt_mask)),
+                        **ctx.fit_options())
+    return history, stop.best_epoch, float(sum(history.history["time"])), time.process_time() - cpu0
 
 
 def describe(config: Seq2SeqConfig) -> str:

@@ -19,10 +19,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ... import threads
-from ...callbacks import EarlyStopping
 from ..base import RunContext
 from ..config import option
-from ..seq2seq_options import Seq2SeqConfig, build_model, default, describe
+from ..seq2seq_options import Seq2SeqConfig, build_model, default, describe, train
 from .baselines import NearestSpelling
 from .data import encode_pairs, make_vocabularies, pairs, read_dictionary, split_words
 from .predict import pronounce
@@ -82,13 +81,7 @@ def _run(config: Config, ctx: RunContext) -> dict:
             f"({len(tr.src):,d} training pronunciations); {len(letters)} letters, {len(phonemes)} phonemes "
             f"(specials included)")
     model = build_model(config, letters, phonemes)
-    stop = EarlyStopping(monitor="val_loss", patience=2, restore_best_weights=True)
-    cpu0 = time.process_time()
-    history = model.fit((tr.src, tr.tgt), tr.tgt, mask=(tr.src_mask, tr.tgt_mask), epochs=config.epochs,
-                        batch_size=config.batch_size, bucket=True, callbacks=[stop],
-                        validation_data=((va.src, va.tgt), va.tgt, (va.src_mask, va.tgt_mask)), **ctx.fit_options())
-    train_cpu = time.process_time() - cpu0
-    train_seconds = float(sum(history.history["time"]))
+    history, best_epoch, train_seconds, train_cpu = train(model, config, ctx, tr, va)
 
     words = sorted(parts["test"])
     refs = [parts["test"][w] for w in words]
@@ -107,7 +100,7 @@ def _run(config: Config, ctx: RunContext) -> dict:
         "test_word_error_rate_greedy": scores["greedy"]["wer"],
         "test_phoneme_error_rate_greedy": scores["greedy"]["per"],
         f"test_word_error_rate_{b}": scores["beam"]["wer"], f"test_phoneme_error_rate_{b}": scores["beam"]["per"],
-        "val_loss": float(min(history.history["val_loss"])), "best_epoch": stop.best_epoch,
+        "val_loss": float(min(history.history["val_loss"])), "best_epoch": best_epoch,
         "epochs_run": len(history.epochs), "train_seconds": train_seconds, "train_cpu_seconds": train_cpu,
         **timings, "updates": int(model.optimizer.iterations), "parameters": model.count_params(),
         "test_words": len(words), "test_words_with_alternates": sum(len(r) > 1 for r in refs),

@@ -18,10 +18,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ... import threads
-from ...callbacks import EarlyStopping
 from ..base import RunContext
 from ..config import option
-from ..seq2seq_options import Seq2SeqConfig, build_model, describe
+from ..seq2seq_options import Seq2SeqConfig, build_model, describe, train
 from .baselines import Retrieval, bleu_chrf
 from .data import encode_pairs, make_vocabularies, read_pairs, split_pairs
 from .predict import translate
@@ -60,13 +59,7 @@ def _run(config: Config, ctx: RunContext) -> dict:
             f"{len(en_vocab)} English tokens")
     model = build_model(config, zh_vocab, en_vocab)
     tr, va = data["train"], data["val"]
-    stop = EarlyStopping(monitor="val_loss", patience=2, restore_best_weights=True)
-    cpu0 = time.process_time()
-    history = model.fit((tr.src, tr.tgt), tr.tgt, mask=(tr.src_mask, tr.tgt_mask), epochs=config.epochs,
-                        batch_size=config.batch_size, bucket=True, callbacks=[stop],
-                        validation_data=((va.src, va.tgt), va.tgt, (va.src_mask, va.tgt_mask)), **ctx.fit_options())
-    train_cpu = time.process_time() - cpu0
-    train_seconds = float(sum(history.history["time"]))
+    history, best_epoch, train_seconds, train_cpu = train(model, config, ctx, tr, va)
 
     test = data["test"]
     timings, outputs = {}, {}
@@ -83,7 +76,7 @@ def _run(config: Config, ctx: RunContext) -> dict:
         "test_bleu_greedy": scores["greedy"]["bleu"], "test_chrf_greedy": scores["greedy"]["chrf"],
         f"test_bleu_beam{config.beam}": scores["beam"]["bleu"], f"test_chrf_beam{config.beam}": scores["beam"]["chrf"],
         "test_bleu": scores["beam"]["bleu"], "test_chrf": scores["beam"]["chrf"],
-        "val_loss": float(min(history.history["val_loss"])), "best_epoch": stop.best_epoch,
+        "val_loss": float(min(history.history["val_loss"])), "best_epoch": best_epoch,
         "epochs_run": len(history.epochs), "train_seconds": train_seconds, "train_cpu_seconds": train_cpu,
         **timings, "updates": int(model.optimizer.iterations), "parameters": model.count_params(),
         "test_pairs": len(test.zh), "split_pairs": {p: len(v) for p, v in parts.items()},
