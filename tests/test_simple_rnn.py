@@ -138,3 +138,13 @@ def test_bad_input_errors(rng):
         layer.forward(rng.standard_normal((2, 3, 3)), mask=np.array([[1, 0, 1], [1, 1, 1]], bool))
     with pytest.raises(InputError, match="activation"):
         rnnlab.SimpleRNN(3, activation="softplus")
+
+
+@pytest.mark.parametrize("option", ["return_sequences", "use_bias", "go_backwards", "stateful"])
+@pytest.mark.parametrize("bad", ["no", 2, None])
+def test_yes_no_options_refuse_what_bool_would_quietly_accept(option, bad):
+    """``bool("no")`` is True: a yes/no option takes True or False only (found by the property tests)."""
+    import rnnlab
+    for layer in (rnnlab.SimpleRNN, rnnlab.LSTM, rnnlab.GRU):
+        with pytest.raises(rnnlab.InputError, match=f"{option}: expected True or False, got {bad!r}"):
+            layer(3, **{option: bad})

@@ -63,3 +63,11 @@ def lengths_to_mask(lengths: Any, steps: int) -> np.ndarray:
     if np.any(lengths < 1) or np.any(lengths > steps):
         raise InputError(f"lengths: each length must lie in [1, {steps}], got min {lengths.min()}, max {lengths.max()}")
     return np.arange(steps)[None, :] < lengths[:, None]
+
+
+def check_flag(value: Any, name: str) -> bool:
+    """A yes/no option: ``True``/``False`` (NumPy booleans too) — not a string, number or None,
+    which ``bool()`` would quietly turn into something (``bool("no")`` is True)."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise InputError(f"{name}: expected True or False, got {value!r}")

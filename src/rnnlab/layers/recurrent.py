@@ -38,7 +38,7 @@ from .. import threads
 from ..cells import kernel_backend
 from ..cells.base import Cell
 from ..errors import InputError
-from ..validation import check_mask
+from ..validation import check_flag, check_mask
 from .base import Layer
 from .inference import inference_mode, storing_for_backward  # noqa: F401 (inference_mode: re-exported)
 
@@ -88,14 +88,14 @@ class Recurrent(Layer):
         self.hidden_size = cell.hidden_size
         if self.hidden_size < 1:
             raise InputError(f"hidden_size: expected a positive integer, got {self.hidden_size}")
-        self.return_sequences = bool(return_sequences)
+        self.return_sequences = check_flag(return_sequences, "return_sequences")
         self.keeps_time = self.return_sequences
-        self.use_bias = bool(use_bias)
+        self.use_bias = check_flag(use_bias, "use_bias")
         self.kernel_init, self.recurrent_init, self.bias_init = kernel_init, recurrent_init, bias_init
         for n in (kernel_init, recurrent_init, bias_init):
             initializers.get(n)
-        self.go_backwards = bool(go_backwards)
-        self.stateful = bool(stateful)
+        self.go_backwards = check_flag(go_backwards, "go_backwards")
+        self.stateful = check_flag(stateful, "stateful")
         self.final_state: tuple[np.ndarray, ...] | None = None
         #: set True to keep ∂L/∂state_t of every step in ``state_grads`` (time-major, one array
         #: per state) during backward — what :func:`rnnlab.gradflow.gradient_norms` reads.
