@@ -2,7 +2,7 @@
 
 The nearest training word by TF-IDF cosine of character 1-, 2- and 3-grams of ``^word$`` (the
 marks make beginnings and endings count), its first pronunciation as the answer. It is the
-translation task's :class:`~rnnlab.tasks.translate.baselines.Retrieval` applied to spellings.
+shared :class:`~rnnlab.tasks.retrieval.Retrieval` (the translation task's baseline) applied to spellings.
 
 A second baseline the brief suggested — the most frequent phoneme per letter — is **not** built:
 letters and phonemes are not aligned one to one (``x`` → ``K S``, ``th`` → ``TH``, silent ``e``),
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from ..translate.baselines import Retrieval
+from ..retrieval import Retrieval
 from .data import Lexicon
 
 
