@@ -1,5 +1,6 @@
 """What the sequence-to-sequence tasks (``translate``, ``g2p``) share: the model's options, the
-:class:`~rnnlab.Seq2Seq` built and compiled from them, its training, and its one-line description.
+:class:`~rnnlab.Seq2Seq` built and compiled from them, its training, its one-line description, and
+decoding many source texts in batches of similar length (:func:`decode_texts`).
 
 A task's ``Config`` subclasses :class:`Seq2SeqConfig` and adds its data options; it changes a
 default with :func:`default` (the help text stays the one written here)::
@@ -10,12 +11,16 @@ default with :func:`default` (the help text stays the one written here)::
 """
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable, Sequence
+
+import numpy as np
 
 from ..callbacks import EarlyStopping, History
+from ..decoding import beam_search, greedy_decode
 
 from ..data.text import Vocabulary
 from ..errors import InputError
@@ -89,3 +94,50 @@ def describe(config: Seq2SeqConfig) -> str:
     bi = "bi" if config.bidirectional else ""
     return (f"{config.layers}×{bi}{config.cell} {config.hidden}, structure {config.structure}, "
             f"context {config.context}, attention {config.attention}")
+
+
+@dataclass
+class Decoded:
+    """One decoded source: the output ids (``<eos>`` not included) and, when asked for, the
+    attention weights ``(len(ids) + 1, source length)`` — rows are the outputs including ``<eos>``."""
+    ids: np.ndarray
+    attention: np.ndarray | None = None
+
+
+def decode_texts(model: Seq2Seq, texts: Sequence[str], max_len: Callable[[int], int], *, beam: int = 1,
+                 length_penalty: float = 1.0, batch_size: int = 128, return_attention: bool = False) -> list[Decoded]:
+    """Decode every text with a model that carries its vocabularies: texts sorted by length and
+    decoded in batches (put back in order); ``beam <= 1`` is greedy decoding, otherwise batched beam
+    search; ``<pad>``, ``<bos>`` and ``<unk>`` are never produced; a batch whose longest source has
+    S tokens stops after ``max_len(S)`` outputs."""
+    src_v, tgt_v = model.src_vocab, model.tgt_vocab
+    banned = [i for i in (tgt_v.pad_id, tgt_v.bos_id, tgt_v.unk_id) if i is not None]
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    out: list[Decoded | None] = [None] * len(texts)
+    for start in range(0, len(order), batch_size):
+        idx = order[start:start + batch_size]
+        src, mask = src_v.encode_batch([texts[i] for i in idx])
+        steps = max_len(src.shape[1])
+        if beam <= 1:
+            dec = greedy_decode(model, src, mask, max_len=steps, banned=banned, return_attention=return_attention)
+        else:
+            dec = beam_search(model, src, mask, beam=beam, max_len=steps, length_penalty=length_penalty,
+                              banned=banned, return_attention=return_attention)
+        for row, i in enumerate(idx):
+            n = int(dec.lengths[row])
+            att = None
+            if dec.attention is not None:
+                att = dec.attention[row, :min(n + 1, dec.attention.shape[1]), :int(mask[row].sum())]
+            out[i] = Decoded(dec.ids[row, :n], att)
+    return out  # type: ignore[return-value]
+
+
+def add_decoding_arguments(p: argparse.ArgumentParser) -> None:
+    """``--beam`` and ``--length-penalty`` of the commands that decode with a saved model."""
+    p.add_argument("--beam", type=int, default=5, help="beam width (1: greedy; default 5)")
+    p.add_argument("--length-penalty", type=float, default=1.0, help="beam search: score / length^this (default 1)")
+
+
+def check_decoding_arguments(args: argparse.Namespace) -> None:
+    if args.beam < 1:
+        raise InputError(f"--beam: expected a positive width, got {args.beam}")

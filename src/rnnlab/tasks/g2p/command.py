@@ -14,6 +14,7 @@ from pathlib import Path
 from ...errors import InputError
 from ...io import load_run_or_model
 from ...seq2seq import Seq2Seq
+from ..seq2seq_options import add_decoding_arguments, check_decoding_arguments
 from .predict import check_model, pronounce, unknown_letters
 
 SUMMARY = "pronounce English words (ARPAbet phonemes) with a saved G2P model (beam search)"
@@ -22,13 +23,11 @@ SUMMARY = "pronounce English words (ARPAbet phonemes) with a saved G2P model (be
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("model", type=Path, metavar="RUN_OR_MODEL", help="a run folder (runs/g2p) or a model folder")
     p.add_argument("words", nargs="+", metavar="WORD", help="English word(s)")
-    p.add_argument("--beam", type=int, default=5, help="beam width (1: greedy; default 5)")
-    p.add_argument("--length-penalty", type=float, default=1.0, help="beam search: score / length^this (default 1)")
+    add_decoding_arguments(p)
 
 
 def main(args: argparse.Namespace) -> int:
-    if args.beam < 1:
-        raise InputError(f"--beam: expected a positive width, got {args.beam}")
+    check_decoding_arguments(args)
     words = [w.strip().lower() for w in args.words]
     if any(not w for w in words):
         raise InputError("WORD: expected non-empty words")

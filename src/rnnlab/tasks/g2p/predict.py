@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from ...decoding import beam_search, greedy_decode
 from ...errors import InputError
+from ..seq2seq_options import decode_texts
 
 
 def max_len(letters: int) -> int:
@@ -32,23 +32,10 @@ def pronounce(model, words: Sequence[str], *, beam: int = 1, length_penalty: flo
     for w in words:
         if not isinstance(w, str) or not w:
             raise InputError(f"pronounce: expected non-empty words, got {w!r}")
-    src_v, tgt_v = model.src_vocab, model.tgt_vocab
-    banned = [i for i in (tgt_v.pad_id, tgt_v.bos_id, tgt_v.unk_id) if i is not None]
-    order = sorted(range(len(words)), key=lambda i: len(words[i]))
-    out: list[tuple[str, ...]] = [()] * len(words)
-    for start in range(0, len(order), batch_size):
-        idx = order[start:start + batch_size]
-        src, mask = src_v.encode_batch([words[i] for i in idx])
-        steps = max_len(src.shape[1])
-        if beam == 1:
-            dec = greedy_decode(model, src, mask, max_len=steps, banned=banned)
-        else:
-            dec = beam_search(model, src, mask, beam=beam, max_len=steps, length_penalty=length_penalty,
-                              banned=banned)
-        for row, i in enumerate(idx):
-            n = int(dec.lengths[row])
-            out[i] = tuple(tgt_v.tokens[int(j)] for j in dec.ids[row, :n])
-    return out
+    tokens = model.tgt_vocab.tokens
+    return [tuple(tokens[int(j)] for j in d.ids)
+            for d in decode_texts(model, words, max_len, beam=beam, length_penalty=length_penalty,
+                                  batch_size=batch_size)]
 
 
 def unknown_letters(model, word: str) -> list[str]:

@@ -16,6 +16,7 @@ from pathlib import Path
 from ...errors import InputError
 from ...io import load_run_or_model
 from ...seq2seq import Seq2Seq
+from ..seq2seq_options import add_decoding_arguments, check_decoding_arguments
 from .predict import translate, unknown_characters
 from .report import plot_attention
 
@@ -25,14 +26,12 @@ SUMMARY = "translate Chinese into English with a saved translation model (beam s
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("model", type=Path, metavar="RUN_OR_MODEL", help="a run folder (runs/translate) or a model folder")
     p.add_argument("sentences", nargs="+", metavar="SENTENCE", help="Chinese sentence(s)")
-    p.add_argument("--beam", type=int, default=5, help="beam width (1: greedy; default 5)")
-    p.add_argument("--length-penalty", type=float, default=1.0, help="beam search: score / length^this (default 1)")
+    add_decoding_arguments(p)
     p.add_argument("--plot", type=Path, default=None, metavar="PNG", help="draw the first sentence's attention map")
 
 
 def main(args: argparse.Namespace) -> int:
-    if args.beam < 1:
-        raise InputError(f"--beam: expected a positive width, got {args.beam}")
+    check_decoding_arguments(args)
     sentences = [s.strip() for s in args.sentences]
     if any(not s for s in sentences):
         raise InputError("SENTENCE: expected non-empty Chinese text")

@@ -12,9 +12,9 @@ from typing import Sequence
 
 import numpy as np
 
-from ...decoding import beam_search, greedy_decode
 from ...errors import InputError
-from .data import encode_zh, ids_to_english
+from ..seq2seq_options import decode_texts
+from .data import ids_to_english
 
 
 @dataclass
@@ -37,28 +37,10 @@ def translate(model, texts: Sequence[str], *, beam: int = 1, length_penalty: flo
     for t in texts:
         if not isinstance(t, str) or not t.strip():
             raise InputError(f"translate: expected non-empty Chinese sentences, got {t!r}")
-    src_v, tgt_v = model.src_vocab, model.tgt_vocab
-    banned = [i for i in (tgt_v.pad_id, tgt_v.bos_id, tgt_v.unk_id) if i is not None]
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    out: list[Translation | None] = [None] * len(texts)
-    for start in range(0, len(order), batch_size):
-        idx = order[start:start + batch_size]
-        src, mask = encode_zh(src_v, [texts[i] for i in idx])
-        steps = max_len(src.shape[1])
-        if beam <= 1:
-            dec = greedy_decode(model, src, mask, max_len=steps, banned=banned, return_attention=return_attention)
-        else:
-            dec = beam_search(model, src, mask, beam=beam, max_len=steps, length_penalty=length_penalty,
-                              banned=banned, return_attention=return_attention)
-        for row, i in enumerate(idx):
-            ids = dec.ids[row]
-            n = int(dec.lengths[row])
-            tokens = [tgt_v.tokens[int(j)] for j in ids[:n]]
-            att = None
-            if dec.attention is not None:
-                att = dec.attention[row, :min(n + 1, dec.attention.shape[1]), :int(mask[row].sum())]
-            out[i] = Translation(ids_to_english(tgt_v, ids), tokens, att)
-    return out  # type: ignore[return-value]
+    tgt_v = model.tgt_vocab
+    return [Translation(ids_to_english(tgt_v, d.ids), [tgt_v.tokens[int(j)] for j in d.ids], d.attention)
+            for d in decode_texts(model, texts, max_len, beam=beam, length_penalty=length_penalty,
+                                  batch_size=batch_size, return_attention=return_attention)]
 
 
 def unknown_characters(model, text: str) -> list[str]:
