@@ -117,16 +117,27 @@ def loss_value(model, x: Any, y: np.ndarray, mask: Any = None) -> float:
 
 
 # ------------------------------------------------------------------------------------- inference
-def predict_logits(model, x: Any, mask: Any, batch_size: int) -> tuple[np.ndarray, np.ndarray | None]:
-    """Logits and output mask in batches, keeping nothing for backward."""
-    outs, masks = [], []
+def _inference_batches(model, x: Any, mask: Any, batch_size: int, trim: bool = False):
+    """Yield ``(rows, logits, output mask)`` batch by batch, in inference mode (nothing kept for
+    backward); ``trim`` cuts each batch to its longest sequence first, as training does."""
     n = B.num_samples(x)
     with inference_mode():
         for i in range(0, n, batch_size):
-            idx = np.arange(i, min(i + batch_size, n))
-            z, m = model.forward(B.take(x, idx), B.take(mask, idx), training=False)
-            outs.append(z)
-            masks.append(m)
+            rows = slice(i, min(i + batch_size, n))
+            xb, mb = B.take(x, rows), B.take(mask, rows)
+            if trim:
+                xb, mb = B.trim_padding(xb, mb)
+            z, m = model.forward(xb, mb, training=False)
+            yield rows, z, m
+            del z, m                                   # not alive during the next batch's forward
+
+
+def predict_logits(model, x: Any, mask: Any, batch_size: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """Logits and output mask in batches, keeping nothing for backward."""
+    outs, masks = [], []
+    for _, z, m in _inference_batches(model, x, mask, batch_size):
+        outs.append(z)
+        masks.append(m)
     z = outs[0] if len(outs) == 1 else np.concatenate(outs, axis=0)
     m = None if masks[0] is None else (masks[0] if len(masks) == 1 else np.concatenate(masks, axis=0))
     return z, m
@@ -147,23 +158,18 @@ def evaluate_prepared(model, x: Any, y: np.ndarray, mask: Any, batch_size: int) 
     loss_fn = model.compiled_loss
     running = [metrics_mod.Running(m) for m in model.metric_names]
     loss_sum, count = 0.0, 0
-    n = B.num_samples(x)
-    with inference_mode():
-        for i in range(0, n, int(batch_size)):
-            rows = slice(i, min(i + int(batch_size), n))
-            xb, mb = B.trim_padding(B.take(x, rows), B.take(mask, rows))   # as in training
-            z, out_mask = model.forward(xb, mb, training=False)
-            yb = B.trim_target(y[rows], z)
-            lmask = out_mask if z.ndim == 3 else None
-            k = _loss_count(z, lmask)
-            loss_sum += loss_fn.value(z, yb, lmask, check=False) * k
-            count += k
-            if running:
-                pred = loss_fn.activate(z)
-                for r in running:
-                    r.add(pred, yb, lmask)
-                del pred                               # not alive during the next batch's forward
-            del z
+    for rows, z, out_mask in _inference_batches(model, x, mask, int(batch_size), trim=True):
+        yb = B.trim_target(y[rows], z)
+        lmask = out_mask if z.ndim == 3 else None
+        k = _loss_count(z, lmask)
+        loss_sum += loss_fn.value(z, yb, lmask, check=False) * k
+        count += k
+        if running:
+            pred = loss_fn.activate(z)
+            for r in running:
+                r.add(pred, yb, lmask)
+            del pred                                   # not alive during the next batch's forward
+        del z
     out = {"loss": loss_sum / count}
     for name, r in zip(model.metric_names, running):
         out[name] = r.value()
