@@ -90,10 +90,12 @@ def _wrapper_cost() -> float:
 
 
 class _NumpyWithTimedMatmul:
-    """Stands for ``numpy`` in one module: every attribute is numpy's, ``matmul`` is timed."""
+    """Stands for ``numpy`` in one module: every attribute is numpy's, ``matmul`` and ``dot`` (the
+    cells' per-step products) are timed."""
 
-    def __init__(self, matmul) -> None:
+    def __init__(self, matmul, dot) -> None:
         self.matmul = matmul
+        self.dot = dot
 
     def __getattr__(self, name):
         return getattr(np, name)
@@ -159,7 +161,7 @@ def profile_step(spec: str, args) -> dict:
                (model.compiled_loss, "forward", timer.wrap(model.compiled_loss.forward, "loss")),
                (model.compiled_loss, "backward", timer.wrap(model.compiled_loss.backward, "loss")),
                (model.optimizer, "step", timer.wrap(model.optimizer.step, "optimizer"))]
-    timed_np = _NumpyWithTimedMatmul(timer.wrap(np.matmul, _matmul_phase))
+    timed_np = _NumpyWithTimedMatmul(timer.wrap(np.matmul, _matmul_phase), timer.wrap(np.dot, _matmul_phase))
     patches += [(rec_mod, "np", timed_np), (cell_mod, "np", timed_np)]
     saved = [(obj, name, obj.__dict__.get(name, MISSING) if hasattr(obj, "__dict__") else MISSING)
              for obj, name, _ in patches]
