@@ -252,6 +252,17 @@ def test_integer_policy_overrides_and_auto_restores(policy):
     assert blas_counts() == before and threads.get_policy() == "auto"
 
 
+def test_integer_policy_reaches_a_blas_loaded_after_the_first_look(policy, monkeypatch):
+    """The BLAS libraries are looked up again when a count is set: one loaded after rnnlab first
+    looked (e.g. scipy's OpenBLAS, imported after a first forward) is limited too."""
+    import scipy.linalg  # noqa: F401  (a second OpenBLAS in this process)
+    policy("auto")
+    monkeypatch.setattr(threads, "_controllers", [])        # as if looked up before scipy was loaded
+    policy(1)
+    counts = blas_counts()
+    assert len(counts) >= 1 and all(n == 1 for n in counts)
+
+
 def test_auto_policy_measures_once_per_shape(policy, monkeypatch):
     policy("auto")
     threads.recalibrate()

@@ -99,8 +99,10 @@ def _parse(value: Policy | None) -> Policy:
 
 def set_policy(value: Policy | None) -> None:
     """Set the policy: ``"auto"`` (default), ``"off"`` (never touch BLAS) or a thread count."""
-    global _policy, _saved
+    global _policy, _saved, _controllers
     value = _parse(value)
+    if _saved is None:
+        _controllers = None            # look again: a BLAS library may have been loaded since (scipy's)
     libs = _blas()
     if isinstance(value, int):
         if _saved is None:
