@@ -162,7 +162,8 @@ def profile_step(spec: str, args) -> dict:
                (model.compiled_loss, "backward", timer.wrap(model.compiled_loss.backward, "loss")),
                (model.optimizer, "step", timer.wrap(model.optimizer.step, "optimizer"))]
     timed_np = _NumpyWithTimedMatmul(timer.wrap(np.matmul, _matmul_phase), timer.wrap(np.dot, _matmul_phase))
-    patches += [(rec_mod, "np", timed_np), (cell_mod, "np", timed_np)]
+    base_mod = importlib.import_module("rnnlab.cells.base")      # the cells' shared product helpers
+    patches += [(rec_mod, "np", timed_np), (cell_mod, "np", timed_np), (base_mod, "np", timed_np)]
     saved = [(obj, name, obj.__dict__.get(name, MISSING) if hasattr(obj, "__dict__") else MISSING)
              for obj, name, _ in patches]
     plain = blocks()

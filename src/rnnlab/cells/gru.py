@@ -136,7 +136,7 @@ class GRUCell(Cell):
         b_hn = cache["zero_h"] if b is None else b[2 * H:]
         if self.reset_after:
             hp = cache["hp"][t]
-            np.dot(h_prev, W_t, out=hp)                         # h_{t-1}·W_hhᵀ   (all 3 blocks)
+            self.times_weight_t(h_prev, params["weight_hh"], W_t, hp)   # h_{t-1}·W_hhᵀ (all 3 blocks)
             if self.fused:                                  # the lines below, one compiled pass
                 _kernels.get("gru_forward")(hp, a, b_hn, h_prev, out[0])   # a = xp_t, in place
                 return out
@@ -149,12 +149,12 @@ class GRUCell(Cell):
         else:
             rz, r, n = a[:, :2 * H], a[:, :H], a[:, 2 * H:]
             hw = cache["tmp3"][:, :2 * H]
-            np.matmul(h_prev, W_t[:, :2 * H], out=hw)           # h_{t-1}·[W_r W_z]
+            self.times_weight_t(h_prev, params["weight_hh"][:2 * H], W_t[:, :2 * H], hw)   # h_{t-1}·[W_r W_z]
             rz += hw                                            # x·[U_r U_z] + b + …: pre-activations
             self._sigmoid_(rz)                                  # r_t, z_t
             rh = cache["rh"][t]
             np.multiply(r, h_prev, out=rh)                      # r_t ∘ h_{t-1}
-            np.matmul(rh, W_t[:, 2 * H:], out=tmp)              # (r∘h)·W_h
+            self.times_weight_t(rh, params["weight_hh"][2 * H:], W_t[:, 2 * H:], tmp)   # (r∘h)·W_h
             n += tmp                                            # x·U_h + b_in + b_hn + (r∘h)·W_h
         self._output_numpy(a, h_prev, out[0])
         return out
@@ -187,7 +187,7 @@ class GRUCell(Cell):
         W = params["weight_hh"]
         if self.reset_after and self.fused:                 # the NumPy lines, one compiled pass
             _kernels.get("gru_backward")(dh, G, cache["hp"][t], h_prev, dxp_t, dhp_t, dhz)
-            np.dot(dhp_t, W, out=dh_prev)                       # dHP·weight_hh
+            self.times_weight(dhp_t, W, dh_prev)                # dHP·weight_hh
             dh_prev += dhz                                      # + δh' ∘ z
             return (dh_prev,)
         r, z, n = G[:, :H], G[:, H:2 * H], G[:, 2 * H:]
@@ -207,12 +207,12 @@ class GRUCell(Cell):
             da_rz *= D[:, :2 * H]                               # δa_r, δa_z
             dhp_t[:, :2 * H] = da_rz                            # dHP[r,z] = dXP[r,z]
             np.multiply(da_n, r, out=dhp_t[:, 2 * H:])          # dHP[n] = δa_n ∘ r
-            np.dot(dhp_t, W, out=dh_prev)                       # dHP·weight_hh
+            self.times_weight(dhp_t, W, dh_prev)                # dHP·weight_hh
         else:
             drh = da_n @ W[2 * H:]                              # δ(r∘h) = δa_n·W_hn
             np.multiply(drh, h_prev, out=da_r)                  # δr = δ(r∘h) ∘ h_{t-1}
             da_rz *= D[:, :2 * H]                               # δa_r, δa_z
-            np.dot(da_rz, W[:2 * H], out=dh_prev)               # dHP[r,z]·weight_hh[r,z]
+            self.times_weight(da_rz, W[:2 * H], dh_prev)        # dHP[r,z]·weight_hh[r,z]
             drh *= r
             dh_prev += drh                                      # + δ(r∘h) ∘ r
         dh_prev += dhz                                          # + δh' ∘ z

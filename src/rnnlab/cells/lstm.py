@@ -112,7 +112,7 @@ class LSTMCell(Cell):
         h_prev, c_prev = states
         h, c = out
         hw = cache["hw"]                                        # (B, 4H) scratch
-        np.dot(h_prev, self.weight_hh_t(params), out=hw)       # h_{t-1}·W
+        self.times_weight_t(h_prev, params["weight_hh"], self.weight_hh_t(params), hw)   # h_{t-1}·W
         # gates [i f g o] = act(XP[t] + h_{t-1}·W), written over XP[t] (= cache["gates"][t])
         # for backward; in inference (nothing kept) into the scratch, which stays in L1
         a, b = (hw, xp_t) if cache["gates"] is None else (xp_t, hw)
@@ -152,7 +152,7 @@ class LSTMCell(Cell):
         else:
             self._backward_numpy(dh, dc, G, tc, c_prev, dxp_t, dc_prev, cache)
         dh_prev = cache["dh"][t % 2]
-        np.dot(dxp_t, params["weight_hh"], out=dh_prev)         # δh_{t-1} = δa_t·weight_hh
+        self.times_weight(dxp_t, params["weight_hh"], dh_prev)    # δh_{t-1} = δa_t·weight_hh
         return (dh_prev, dc_prev)
 
     def _backward_numpy(self, dh, dc, G, tc, c_prev, dxp_t, dc_prev, cache) -> None:

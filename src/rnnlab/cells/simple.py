@@ -62,11 +62,11 @@ class SimpleRNNCell(Cell):
     # -- forward ----------------------------------------------------------------------------
     def recurrent_product(self, s_prev: np.ndarray, params: dict[str, np.ndarray], out: np.ndarray) -> None:
         """``out = s_{t-1}·W`` (a subclass with another recurrence, e.g. IndRNN, overrides it)."""
-        np.dot(s_prev, self.weight_hh_t(params), out=out)
+        self.times_weight_t(s_prev, params["weight_hh"], self.weight_hh_t(params), out)
 
     def recurrent_product_backward(self, dh: np.ndarray, params: dict[str, np.ndarray], out: np.ndarray) -> None:
         """``out = δh_t·Wᵀ``, the gradient reaching ``s_{t-1}`` (weight_hh is Wᵀ)."""
-        np.dot(dh, params["weight_hh"], out=out)
+        self.times_weight(dh, params["weight_hh"], out)
 
     def step_forward(self, t, xp_t, states, params, cache, out):
         (s_prev,) = states
