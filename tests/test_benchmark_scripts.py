@@ -1,6 +1,8 @@
-"""The benchmark's phase profile (``benchmarks/rnn_vs_torch.py --profile``) attributes every
-phase: the per-step products are the cells' ``np.dot`` calls, which a profile timing only
-``np.matmul`` reported as 0 % (and folded into the gate math)."""
+"""Benchmark scripts whose output a decision rests on: the phase profile
+(``benchmarks/rnn_vs_torch.py --profile``) attributes every phase — the per-step products are the
+cells' ``np.dot`` calls (in the cells and their shared helpers), which a profile timing only
+``np.matmul`` reported as 0 % and folded into the gate math —, and ``lstm_inference_bound.py``
+runs its variants on identical weights with equal outputs."""
 import sys
 from pathlib import Path
 from types import SimpleNamespace
@@ -23,3 +25,12 @@ def test_profile_times_the_per_step_products(spec, capsys):
         assert ms["rec_bwd"] == 0 and ms["optimizer"] == 0
     assert sum(res["groups"].values()) == pytest.approx(1.0)
     assert "recurrent products" in capsys.readouterr().out
+
+
+def test_lstm_inference_bound_checks_its_variants_and_prints_them(capsys):
+    bound = pytest.importorskip("lstm_inference_bound")
+    pytest.importorskip("torch")
+    assert bound.main(["--configs", "small", "--repeats", "1", "--block", "0.01"]) == 0
+    out = capsys.readouterr().out
+    for name in ("rnnlab", "torch, no oneDNN", "torch ÷ this"):
+        assert name in out
