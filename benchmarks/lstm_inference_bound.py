@@ -24,6 +24,7 @@ import os
 import statistics
 import sys
 import time
+import warnings
 
 import numpy as np
 
@@ -121,8 +122,10 @@ def main(argv=None) -> int:
         xt, batch = torch.from_numpy(x), cfg[3]
 
         def torch_plain():
-            with torch.backends.mkldnn.flags(enabled=False):
-                return net.infer(xt)
+            with warnings.catch_warnings():          # torch notes TF32 for Intel GPUs when the flags change
+                warnings.simplefilter("ignore", UserWarning)
+                with torch.backends.mkldnn.flags(enabled=False):
+                    return net.infer(xt)
         fns = {"rnnlab": lambda: model.predict(x, batch_size=batch), "torch": lambda: net.infer(xt),
                "torch, no oneDNN": torch_plain}
         ref = net.infer(xt).numpy()
