@@ -69,7 +69,7 @@ class MklPacked:
 
 
 class _NumpyWithDot:
-    """Stands for ``numpy`` in ``rnnlab.cells.lstm``: every attribute numpy's, ``dot`` the packed one."""
+    """Stands for ``numpy`` in ``rnnlab.cells.base``: every attribute numpy's, ``dot`` the packed one."""
 
     def __init__(self, dot) -> None:
         self.dot = dot
@@ -80,10 +80,13 @@ class _NumpyWithDot:
 
 def install_packed(mkl: MklPacked):
     """Patch rnnlab's LSTM so that every forward packs its contiguous weight_hhᵀ and every step's
-    product reads the packed copy; returns a function that undoes the patch."""
+    product ``h·weight_hhᵀ`` (``Cell.times_weight_t``) reads the packed copy — with the weight on
+    the right, as MKL's packed GEMM wants it; returns a function that undoes the patch."""
+    from rnnlab.cells import base
     from rnnlab.cells import lstm as lstm_mod
     from rnnlab.cells.base import Cell
-    orig_params, orig_np = Cell.step_params, lstm_mod.np
+    orig_params, orig_np, orig_left = Cell.step_params, base.np, base.WEIGHT_LEFT_MIN_BYTES
+    base.WEIGHT_LEFT_MIN_BYTES = 1 << 62
 
     def step_params(self, params, cache, steps=None, batch=None):
         out = orig_params(self, params, cache, steps, batch)
@@ -92,11 +95,11 @@ def install_packed(mkl: MklPacked):
             mkl.pack(w, batch)
         return out
     lstm_mod.LSTMCell.step_params = step_params
-    lstm_mod.np = _NumpyWithDot(mkl.dot)
+    base.np = _NumpyWithDot(mkl.dot)
 
     def undo():
         del lstm_mod.LSTMCell.step_params
-        lstm_mod.np = orig_np
+        base.np, base.WEIGHT_LEFT_MIN_BYTES = orig_np, orig_left
     return undo
 
 
