@@ -264,10 +264,15 @@ def test_integer_policy_reaches_a_blas_loaded_after_the_first_look(policy, monke
 
 
 def test_auto_policy_measures_once_per_shape(policy, monkeypatch):
+    """``layer_threads`` -> (threads of the time loop, threads of the all-steps products)."""
     policy("auto")
     threads.recalibrate()
-    assert threads.layer_threads(4, 8, 32, 4 * 8 * 32) is None       # small: OpenBLAS serial anyway
-    assert threads.layer_threads(64, 8, 32, 10 ** 7) == 1             # small steps, larger all-steps
+    monkeypatch.setattr(threads, "_busy", lambda: False)
+    assert threads.layer_threads(4, 8, 32, 4 * 8 * 32) == (None, None)   # small: OpenBLAS serial anyway
+    assert threads.layer_threads(64, 8, 32, 10 ** 7) == (None, None)     # small steps; large all-steps on all threads
+    monkeypatch.setattr(threads, "_busy", lambda: True)
+    assert threads.layer_threads(64, 8, 32, 10 ** 7) == (None, 1)        # ... on one thread when the machine is busy
+    monkeypatch.setattr(threads, "_busy", lambda: False)
     full = threads.blas_threads()
     calls = []
 
@@ -275,27 +280,61 @@ def test_auto_policy_measures_once_per_shape(policy, monkeypatch):
         calls.append((b, h, gh, n))
         return 1 if h < 256 else None
     monkeypatch.setattr(threads, "_calibrate", fake)
-    monkeypatch.setattr(threads, "_busy", lambda: False)
     if not full or full < 2:
-        assert threads.layer_threads(64, 128, 512) is None            # one BLAS thread: nothing to choose
+        assert threads.layer_threads(64, 128, 512) == (None, None)     # one BLAS thread: nothing to choose
         return
-    assert threads.layer_threads(64, 128, 512) == 1
-    assert threads.layer_threads(64, 128, 512) == 1                  # remembered, not measured again
-    assert threads.layer_threads(32, 512, 2048) is None
+    # the loop keeps 1 thread where 2 did not pay; the all-steps products still get every thread
+    assert threads.layer_threads(64, 128, 512, 10 ** 8) == (1, None)
+    assert threads.layer_threads(64, 128, 512) == (1, None)            # remembered, not measured again
+    assert threads.layer_threads(32, 512, 2048) == (None, None)
     assert calls == [(64, 128, 512, full), (32, 512, 2048, full)]
     assert threads.calibrations() == {(64, 128, 512, full): 1, (32, 512, 2048, full): None}
     monkeypatch.setattr(threads, "RECHECK_SECONDS", 0.0)               # stale: measured again
     threads.layer_threads(64, 128, 512)
     assert len(calls) == 3
     monkeypatch.setattr(threads, "_busy", lambda: True)                # busy machine: 1, unmeasured
-    assert threads.layer_threads(32, 512, 2048) == 1
+    assert threads.layer_threads(32, 512, 2048, 10 ** 8) == (1, 1)
     assert len(calls) == 3
     threads.recalibrate()
     assert threads.calibrations() == {}
     policy("off")
-    assert threads.layer_threads(64, 128, 512) is None
+    assert threads.layer_threads(64, 128, 512, 10 ** 8) == (None, None)
     policy(2)
-    assert threads.layer_threads(64, 128, 512) is None                # already set process-wide
+    assert threads.layer_threads(64, 128, 512, 10 ** 8) == (None, None)   # already set process-wide
+
+
+def test_a_layer_runs_its_loop_and_its_all_steps_products_under_their_own_limits(policy, monkeypatch):
+    """A time loop limited to 1 BLAS thread leaves the all-steps products (XP, the weight
+    gradients) on BLAS's full count, forward and backward; the numbers do not change."""
+    policy("auto")
+    full = threads.blas_threads()
+    if not full or full < 2:
+        pytest.skip("one BLAS thread: nothing to split")
+    layer = LSTM(32, return_sequences=True)
+    model = Sequential([layer, Dense(1)], input_size=8, seed=0).compile(loss="mse", optimizer="sgd")
+    x = np.random.default_rng(0).standard_normal((16, 6, 8)).astype(np.float32)
+    y = np.zeros((16, 6, 1), np.float32)
+    cell, seen = layer.cell, []
+
+    def spy(name, fn):
+        def wrapped(*a, **k):
+            seen.append((name, threads.blas_threads()))
+            return fn(*a, **k)
+        monkeypatch.setattr(cell if name.startswith("step") or name == "weight_hh_grad" else layer, name, wrapped)
+    for name in ("step_forward", "step_backward", "weight_hh_grad", "_input_weights"):
+        spy(name, getattr(cell if name != "_input_weights" else layer, name))
+    results = []
+    for choice in [(1, None), (None, None)]:
+        monkeypatch.setattr(threads, "layer_threads", lambda *a, c=choice: c)
+        seen.clear()
+        model.zero_grad()
+        xc, mc = model.check_inputs(x, None)
+        loss = model.train_gradients(xc, y, mc)
+        results.append((loss, {n: g.copy() for n, _, g in model.named_params()}, dict(seen)))
+    (loss1, g1, seen1), (loss2, g2, seen2) = results
+    assert seen1 == {"_input_weights": full, "step_forward": 1, "step_backward": 1, "weight_hh_grad": full}
+    assert set(seen2.values()) == {full}
+    assert loss1 == loss2 and all(np.array_equal(g1[n], g2[n]) for n in g1)
 
 
 def test_real_calibration_returns_a_choice(policy):

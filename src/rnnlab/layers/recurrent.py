@@ -29,6 +29,7 @@ backward: one step's scratch serves every step. The BLAS thread count follows
 """
 from __future__ import annotations
 
+import contextlib
 from typing import Any, Sequence
 
 import numpy as np
@@ -42,6 +43,8 @@ from ..validation import check_flag, check_mask
 from .base import Layer
 from .inference import inference_mode, storing_for_backward  # noqa: F401 (inference_mode: re-exported)
 
+
+_NO_LIMIT = contextlib.nullcontext()     # "no thread limit": a reusable do-nothing context
 
 # XP = X·weight_ihᵀ + b directly (no [weight_ih, b] built) when T·B ≤ this × (F + 1): the extra
 # pass over XP (T·B·G·H) then costs less than the copy of weight_ih (G·H·(F + 1)). -1: never.
@@ -195,8 +198,8 @@ class Recurrent(Layer):
         self._bufs[store] = bufs
         return bufs
 
-    def _threads(self, batch: int, steps: int, feat: int) -> int | None:
-        """BLAS threads for this call (:mod:`rnnlab.threads`), from the sizes of its products."""
+    def _threads(self, batch: int, steps: int, feat: int) -> tuple[int | None, int | None]:
+        """BLAS threads of this call's time loop and of its all-steps products (:mod:`rnnlab.threads`)."""
         h, gh = self.hidden_size, self.cell.gates * self.hidden_size
         return threads.layer_threads(batch, h, gh, steps * batch * (feat + 1 + h) * gh)
 
@@ -244,12 +247,9 @@ class Recurrent(Layer):
         bufs = self._buffers(steps, batch, feat, store)
         states = self._initial_states(batch, initial_state)
         m_tm = None if mask is None else mask.T[:, :, None].astype(self.dtype)  # (T, B, 1)
-        n_threads = self._threads(batch, steps, feat)
-        if n_threads is None:                    # BLAS left as it is (no context to enter)
-            self._forward_steps(x, states, m_tm, bufs, store)
-        else:
-            with threads.limit(n_threads):
-                self._forward_steps(x, states, m_tm, bufs, store)
+        loop_threads, all_threads = self._threads(batch, steps, feat)
+        with _NO_LIMIT if all_threads is None else threads.limit(all_threads):
+            self._forward_steps(x, states, m_tm, bufs, store, loop_threads)
 
         hs = bufs["hs"]
         self.final_state = tuple(s.copy() for s in bufs["last"])
@@ -273,7 +273,7 @@ class Recurrent(Layer):
             y = reverse_valid(y, lengths)
         return y
 
-    def _forward_steps(self, x, states, m_tm, bufs, store: bool) -> None:
+    def _forward_steps(self, x, states, m_tm, bufs, store: bool, loop_threads: int | None) -> None:
         """Steps 1 and 2: XP for all steps at once, then the recurrence into the state buffers."""
         p, cell, hs = self.params, self.cell, bufs["hs"]
         batch, steps, feat = x.shape
@@ -293,10 +293,11 @@ class Recurrent(Layer):
             hk[0] = 0 if states is None else states[k]   # None: a zero initial state
         step, cache = cell.step_forward, bufs["cell"]
         p = cell.step_params(p, cache, steps, batch)  # e.g. weight_hhᵀ made contiguous, once
-        for t, (xp_t, prev, new) in enumerate(bufs["fwd_views"]):
-            step(t if store else 0, xp_t, prev, p, cache, new)   # inference: one step's scratch
-            if m_tm is not None:
-                _freeze(new, prev, m_tm[t])
+        with _NO_LIMIT if loop_threads is None else threads.limit(loop_threads):
+            for t, (xp_t, prev, new) in enumerate(bufs["fwd_views"]):
+                step(t if store else 0, xp_t, prev, p, cache, new)   # inference: one step's scratch
+                if m_tm is not None:
+                    _freeze(new, prev, m_tm[t])
 
     # -- backward ---------------------------------------------------------------------------
     def backward(self, dy: np.ndarray, d_final_state: Sequence[np.ndarray] | None = None) -> np.ndarray | None:
@@ -338,17 +339,14 @@ class Recurrent(Layer):
             d_states[0] += dy
             dh_out = None
 
-        n_threads = self._threads(batch, steps, feat)
-        if n_threads is None:
-            dx = self._backward_steps(d_states, dh_out, bufs, c)
-        else:
-            with threads.limit(n_threads):
-                dx = self._backward_steps(d_states, dh_out, bufs, c)
+        loop_threads, all_threads = self._threads(batch, steps, feat)
+        with _NO_LIMIT if all_threads is None else threads.limit(all_threads):
+            dx = self._backward_steps(d_states, dh_out, bufs, c, loop_threads)
         if dx is not None and self.go_backwards:
             dx = reverse_valid(dx, lengths)
         return None if dx is None else np.ascontiguousarray(dx)
 
-    def _backward_steps(self, d_states, dh_out, bufs, c) -> np.ndarray | None:
+    def _backward_steps(self, d_states, dh_out, bufs, c, loop_threads: int | None) -> np.ndarray | None:
         """Steps 3 and 4: BPTT through the cells, then the weight gradients and dX (None when
         ``needs_input_grad`` is False)."""
         cell, p = self.cell, self.params
@@ -359,20 +357,21 @@ class Recurrent(Layer):
         step = cell.step_backward
         record = [np.empty((steps, batch, self.hidden_size), self.dtype) for _ in hs] \
             if self.record_state_grads else None
-        for t in range(steps - 1, -1, -1):
-            prev, dxp_t, dhp_t = bufs["bwd_views"][t]
-            if dh_out is not None:
-                np.add(d_states[0], dh_out[t], out=d_states[0])   # in place (the cell's array)
-            if record is not None:                                # ∂L/∂state_t, for rnnlab.gradflow
-                for k, d in enumerate(d_states):
-                    record[k][t] = d
-            if m_tm is None:
-                d_states = step(t, d_states, prev, p, cache, dxp_t, dhp_t)
-            else:  # a frozen step passes its gradient straight to the previous state
-                m = m_tm[t]
-                keep = [d * (1 - m) for d in d_states]
-                d_prev = step(t, tuple(d * m for d in d_states), prev, p, cache, dxp_t, dhp_t)
-                d_states = [dp + kp for dp, kp in zip(d_prev, keep)]
+        with _NO_LIMIT if loop_threads is None else threads.limit(loop_threads):
+            for t in range(steps - 1, -1, -1):
+                prev, dxp_t, dhp_t = bufs["bwd_views"][t]
+                if dh_out is not None:
+                    np.add(d_states[0], dh_out[t], out=d_states[0])   # in place (the cell's array)
+                if record is not None:                                # ∂L/∂state_t, for rnnlab.gradflow
+                    for k, d in enumerate(d_states):
+                        record[k][t] = d
+                if m_tm is None:
+                    d_states = step(t, d_states, prev, p, cache, dxp_t, dhp_t)
+                else:  # a frozen step passes its gradient straight to the previous state
+                    m = m_tm[t]
+                    keep = [d * (1 - m) for d in d_states]
+                    d_prev = step(t, tuple(d * m for d in d_states), prev, p, cache, dxp_t, dhp_t)
+                    d_states = [dp + kp for dp, kp in zip(d_prev, keep)]
         self.d_initial_state = tuple(np.array(d, copy=True) for d in d_states)
         self.state_grads = record
 
