@@ -111,11 +111,20 @@ def main(argv=None) -> int:
     p.add_argument("--mkl-lib", default=None, help="path of libmkl_rt.so.N (unpacked mkl wheel)")
     args = p.parse_args(argv)
 
-    from rnn_vs_torch import CONFIGS, TorchNet, calls_for, loadavg, row_setup
     from threadpoolctl import threadpool_limits
     import torch
-    threadpool_limits(1)
+    torch_threads = torch.get_num_threads()
     torch.set_num_threads(1)
+    try:
+        with threadpool_limits(1):                 # both pinned to one thread; restored after
+            return _run(args)
+    finally:
+        torch.set_num_threads(torch_threads)
+
+
+def _run(args) -> int:
+    from rnn_vs_torch import CONFIGS, TorchNet, calls_for, loadavg, row_setup
+    import torch
     mkl = MklPacked(args.mkl_lib) if args.mkl_lib else None
     print(f"LSTM inference, one thread each; ms per batch (median of {args.repeats} alternating blocks); "
           f"load average {loadavg()}")
