@@ -63,8 +63,8 @@ COPY_MIN_STEPS = 4
 #: core's L2 cache, OpenBLAS's ``h·Wᵀ`` with few rows is slowed by repacking W at every call;
 #: the product alone was 7–37 % faster as ``W·hᵀ`` there (B 8–32, H 384–1024) and 6–170 % slower
 #: for weights that fit (H ≤ 256) or for 64+ rows; with the transposed copy, a whole training
-#: step of GRU 512 / LSTM 512 at B 32 is 5 % / 2 % faster (docs/performance.md, "The weight on
-#: the left").
+#: step of GRU 512 / LSTM 512 at B 32 is 5 % / 2 % faster (docs/performance-history.md, third
+#: round, "The weight on the left").
 WEIGHT_LEFT_MIN_BYTES = 2 << 20
 WEIGHT_LEFT_MAX_ROWS = 32
 
