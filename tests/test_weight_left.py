@@ -66,3 +66,20 @@ def test_no_contiguous_transpose_is_made_when_the_weight_goes_left():
     cache: dict = {}
     assert "weight_hh_t" not in cell.step_params({"weight_hh": w}, cache, steps=50, batch=32)
     assert "weight_hh_t" in cell.step_params({"weight_hh": w}, cache, steps=50, batch=64)
+
+
+def test_gru_reset_before_chooses_for_the_whole_weight_as_step_params_does(monkeypatch):
+    """GRU with the reset before the product multiplies by two blocks of weight_hh; when the whole
+    matrix goes left (step_params then makes no contiguous weight_hhᵀ), both blocks go left too,
+    even if a block alone is under the size bound — and the numbers stay those of the usual path."""
+    layer = rnnlab.GRU(8, return_sequences=True, reset_after=False)
+    model = rnnlab.Sequential([layer], input_size=3, seed=1)
+    x = np.random.default_rng(0).standard_normal((4, 5, 3)).astype(np.float32)
+    monkeypatch.setattr(base, "WEIGHT_LEFT_MIN_BYTES", 1 << 60)
+    ref = model.predict(x, batch_size=4)
+    whole = 3 * 8 * 8 * 4                                   # bytes of weight_hh (24, 8) float32
+    monkeypatch.setattr(base, "WEIGHT_LEFT_MIN_BYTES", whole - 1)   # the whole goes left, each block alone would not
+    got = model.predict(x, batch_size=4)
+    scratch = layer.cell.__dict__.get("_transposed_scratch", {})
+    assert {k[0] for k in scratch} >= {(4, 16), (4, 8)}     # both products (B, 2H) and (B, H) went left
+    assert np.allclose(got, ref, rtol=0, atol=2e-6)

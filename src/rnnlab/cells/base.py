@@ -213,10 +213,13 @@ class Cell:
         w = params.get("weight_hh_t")
         return params["weight_hh"].T if w is None else w
 
-    def times_weight_t(self, h: np.ndarray, w: np.ndarray, w_t: np.ndarray, out: np.ndarray) -> None:
+    def times_weight_t(self, h: np.ndarray, w: np.ndarray, w_t: np.ndarray, out: np.ndarray,
+                       left: bool | None = None) -> None:
         """``out = h·wᵀ``, a forward per-step product (``w`` (N, K), e.g. ``weight_hh``; ``w_t`` its
-        transpose, a contiguous copy or the view): ``h·w_t``, or ``(w·hᵀ)ᵀ`` (:func:`weight_left`)."""
-        if weight_left(h.shape[0], w):
+        transpose, a contiguous copy or the view): ``h·w_t``, or ``(w·hᵀ)ᵀ`` (:func:`weight_left`).
+        ``left``: the choice made for the whole ``weight_hh`` when ``w`` is a block of it (so that it
+        agrees with :meth:`step_params`, which made no contiguous ``weight_hhᵀ`` for a left weight)."""
+        if weight_left(h.shape[0], w) if left is None else left:
             tmp = self._scratch_t(out)
             np.dot(w, h.T, out=tmp)                 # (N, B) = W·hᵀ, W read as stored
             np.copyto(out, tmp.T)

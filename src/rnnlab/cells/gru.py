@@ -70,7 +70,7 @@ from typing import Any
 import numpy as np
 
 from . import _kernels
-from .base import Cell
+from .base import Cell, weight_left
 
 
 class GRUCell(Cell):
@@ -149,12 +149,13 @@ class GRUCell(Cell):
         else:
             rz, r, n = a[:, :2 * H], a[:, :H], a[:, 2 * H:]
             hw = cache["tmp3"][:, :2 * H]
-            self.times_weight_t(h_prev, params["weight_hh"][:2 * H], W_t[:, :2 * H], hw)   # h_{t-1}·[W_r W_z]
+            W, left = params["weight_hh"], weight_left(h_prev.shape[0], params["weight_hh"])  # as step_params chose
+            self.times_weight_t(h_prev, W[:2 * H], W_t[:, :2 * H], hw, left)   # h_{t-1}·[W_r W_z]
             rz += hw                                            # x·[U_r U_z] + b + …: pre-activations
             self._sigmoid_(rz)                                  # r_t, z_t
             rh = cache["rh"][t]
             np.multiply(r, h_prev, out=rh)                      # r_t ∘ h_{t-1}
-            self.times_weight_t(rh, params["weight_hh"][2 * H:], W_t[:, 2 * H:], tmp)   # (r∘h)·W_h
+            self.times_weight_t(rh, W[2 * H:], W_t[:, 2 * H:], tmp, left)   # (r∘h)·W_h
             n += tmp                                            # x·U_h + b_in + b_hn + (r∘h)·W_h
         self._output_numpy(a, h_prev, out[0])
         return out
