@@ -68,20 +68,11 @@ class MklPacked:
         return out
 
 
-class _NumpyWithDot:
-    """Stands for ``numpy`` in ``rnnlab.cells.base``: every attribute numpy's, ``dot`` the packed one."""
-
-    def __init__(self, dot) -> None:
-        self.dot = dot
-
-    def __getattr__(self, name):
-        return getattr(np, name)
-
-
 def install_packed(mkl: MklPacked):
     """Patch rnnlab's LSTM so that every forward packs its contiguous weight_hhᵀ and every step's
     product ``h·weight_hhᵀ`` (``Cell.times_weight_t``) reads the packed copy — with the weight on
     the right, as MKL's packed GEMM wants it; returns a function that undoes the patch."""
+    from profile_step import NumpyWith
     from rnnlab.cells import base
     from rnnlab.cells import lstm as lstm_mod
     from rnnlab.cells.base import Cell
@@ -95,7 +86,7 @@ def install_packed(mkl: MklPacked):
             mkl.pack(w, batch)
         return out
     lstm_mod.LSTMCell.step_params = step_params
-    base.np = _NumpyWithDot(mkl.dot)
+    base.np = NumpyWith(dot=mkl.dot)
 
     def undo():
         del lstm_mod.LSTMCell.step_params

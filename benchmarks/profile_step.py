@@ -89,13 +89,12 @@ def _wrapper_cost() -> float:
     return max(0.0, run(inner) - run(noop))
 
 
-class _NumpyWithTimedMatmul:
-    """Stands for ``numpy`` in one module: every attribute is numpy's, ``matmul`` and ``dot`` (the
-    cells' per-step products) are timed."""
+class NumpyWith:
+    """Stands for ``numpy`` in one module (patched in as its ``np``): every attribute is numpy's
+    but the functions given, e.g. ``NumpyWith(dot=timed_dot)``."""
 
-    def __init__(self, matmul, dot) -> None:
-        self.matmul = matmul
-        self.dot = dot
+    def __init__(self, **functions) -> None:
+        self.__dict__.update(functions)
 
     def __getattr__(self, name):
         return getattr(np, name)
@@ -161,7 +160,7 @@ def profile_step(spec: str, args) -> dict:
                (model.compiled_loss, "forward", timer.wrap(model.compiled_loss.forward, "loss")),
                (model.compiled_loss, "backward", timer.wrap(model.compiled_loss.backward, "loss")),
                (model.optimizer, "step", timer.wrap(model.optimizer.step, "optimizer"))]
-    timed_np = _NumpyWithTimedMatmul(timer.wrap(np.matmul, _matmul_phase), timer.wrap(np.dot, _matmul_phase))
+    timed_np = NumpyWith(matmul=timer.wrap(np.matmul, _matmul_phase), dot=timer.wrap(np.dot, _matmul_phase))
     base_mod = importlib.import_module("rnnlab.cells.base")      # the cells' shared product helpers
     patches += [(rec_mod, "np", timed_np), (cell_mod, "np", timed_np), (base_mod, "np", timed_np)]
     saved = [(obj, name, obj.__dict__.get(name, MISSING) if hasattr(obj, "__dict__") else MISSING)
